@@ -1,0 +1,1 @@
+//! Runs, journal, executor, retries, timers, scheduler. Never imports lapin, reqwest, sled or axum.

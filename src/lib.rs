@@ -1,0 +1,28 @@
+//! # offboard
+//!
+//! Event-driven joiner / mover / leaver workflows for Microsoft 365 and Entra ID, with every
+//! step checkpointed in sled so a crash resumes without repeating work.
+//!
+//! ## Layout
+//!
+//! | module | owns | must not import |
+//! |---|---|---|
+//! | [`event`] | CloudEvent envelope and lifecycle payload | — |
+//! | [`ids`] | identifier newtypes | — |
+//! | [`clock`] | wall clock and the movable simulated clock | — |
+//! | [`workflow`] | workflow file format, loading, templates, validation | I/O beyond reading files |
+//! | [`engine`] | runs, journal, executor, retries, timers, scheduler | lapin, reqwest, sled, axum |
+//! | [`steps`] | one file per step type (observe → act → verify) | the store |
+//! | [`tenant`] | the tenant trait and domain types; `sim` in memory, `graph` over HTTP | — |
+//! | [`store`] | sled: runs, journal, dedup, timers, outbox (the only sled user) | — |
+//! | [`cli`] | one file per subcommand | — |
+
+pub mod cli;
+pub mod clock;
+pub mod engine;
+pub mod event;
+pub mod ids;
+pub mod steps;
+pub mod store;
+pub mod tenant;
+pub mod workflow;

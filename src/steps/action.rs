@@ -1,0 +1,90 @@
+//! The closed set of step types. Adding a step = one file, one variant, one match arm.
+
+use super::{StepContext, StepOutcome};
+use super::{
+    licenses_remove, mailbox_convert, onedrive_backup, onedrive_grant, sessions_revoke,
+    user_delete, user_disable, user_snapshot,
+};
+use crate::tenant::Tenant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    UserSnapshot,
+    UserDisable,
+    SessionsRevoke,
+    MailboxConvert,
+    OnedriveBackup,
+    OnedriveGrant,
+    LicensesRemove,
+    UserDelete,
+}
+
+impl Action {
+    pub const ALL: &'static [Action] = &[
+        Action::UserSnapshot,
+        Action::UserDisable,
+        Action::SessionsRevoke,
+        Action::MailboxConvert,
+        Action::OnedriveBackup,
+        Action::OnedriveGrant,
+        Action::LicensesRemove,
+        Action::UserDelete,
+    ];
+
+    /// The name used in workflow files (`action = "licenses.remove"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::UserSnapshot => "user.snapshot",
+            Action::UserDisable => "user.disable",
+            Action::SessionsRevoke => "sessions.revoke",
+            Action::MailboxConvert => "mailbox.convert",
+            Action::OnedriveBackup => "onedrive.backup",
+            Action::OnedriveGrant => "onedrive.grant",
+            Action::LicensesRemove => "licenses.remove",
+            Action::UserDelete => "user.delete",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Action> {
+        Action::ALL.iter().copied().find(|a| a.name() == name)
+    }
+
+    /// Parameter names the step accepts (validated when a workflow is loaded).
+    pub fn params(self) -> &'static [&'static str] {
+        match self {
+            Action::UserSnapshot => user_snapshot::PARAMS,
+            Action::UserDisable => user_disable::PARAMS,
+            Action::SessionsRevoke => sessions_revoke::PARAMS,
+            Action::MailboxConvert => mailbox_convert::PARAMS,
+            Action::OnedriveBackup => onedrive_backup::PARAMS,
+            Action::OnedriveGrant => onedrive_grant::PARAMS,
+            Action::LicensesRemove => licenses_remove::PARAMS,
+            Action::UserDelete => user_delete::PARAMS,
+        }
+    }
+
+    /// Whether the step changes the tenant in a way a person would have to undo. Quarantine
+    /// and approvals hold runs before the first such step.
+    pub fn is_destructive(self) -> bool {
+        !matches!(self, Action::UserSnapshot | Action::OnedriveBackup)
+    }
+
+    pub async fn execute(self, ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
+        match self {
+            Action::UserSnapshot => user_snapshot::run(ctx, tenant).await,
+            Action::UserDisable => user_disable::run(ctx, tenant).await,
+            Action::SessionsRevoke => sessions_revoke::run(ctx, tenant).await,
+            Action::MailboxConvert => mailbox_convert::run(ctx, tenant).await,
+            Action::OnedriveBackup => onedrive_backup::run(ctx, tenant).await,
+            Action::OnedriveGrant => onedrive_grant::run(ctx, tenant).await,
+            Action::LicensesRemove => licenses_remove::run(ctx, tenant).await,
+            Action::UserDelete => user_delete::run(ctx, tenant).await,
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,20 @@
+//! One file per step type. A step gets the run context and the tenant, never the store:
+//! checkpointing is the engine's job. Every step is observe → act on what is missing →
+//! verify, so running it again after a crash is safe.
+
+mod action;
+mod context;
+mod outcome;
+
+mod licenses_remove;
+mod mailbox_convert;
+mod onedrive_backup;
+mod onedrive_grant;
+mod sessions_revoke;
+mod user_delete;
+mod user_disable;
+mod user_snapshot;
+
+pub use action::Action;
+pub use context::{StepContext, StepEnv};
+pub use outcome::{StepOutcome, StepReport};

@@ -1,0 +1,82 @@
+//! What a step returns to the engine.
+
+use crate::tenant::{ErrorKind, TenantError};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::Duration;
+
+/// The record of a finished step: what it saw before acting, what it changed, what it
+/// verified afterwards, and the output later steps may reference.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepReport {
+    pub observed: Value,
+    pub changed: Vec<String>,
+    pub verified: Value,
+    pub output: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepOutcome {
+    Done(StepReport),
+    /// Not finished yet (e.g. group licensing still processing): run the step again at `until`.
+    /// Does not count as a failed attempt.
+    WaitUntil { until: DateTime<Utc>, reason: String },
+    /// Retryable failure; `after` is the service's Retry-After when it gave one.
+    Retry {
+        after: Option<Duration>,
+        reason: String,
+    },
+    /// Permanent failure, with a reason a person can act on.
+    Failed { reason: String },
+    /// A precondition needs a person (R4, R9, ...).
+    Blocked { reason: String },
+}
+
+impl StepOutcome {
+    pub fn failed(reason: impl Into<String>) -> Self {
+        StepOutcome::Failed {
+            reason: reason.into(),
+        }
+    }
+
+    pub fn blocked(reason: impl Into<String>) -> Self {
+        StepOutcome::Blocked {
+            reason: reason.into(),
+        }
+    }
+
+    /// Maps an unexpected tenant error: retryable kinds retry, the rest fail permanently.
+    /// `doing` says what the step was doing, e.g. "disabling sign-in for dana@contoso.com".
+    pub fn from_error(doing: &str, e: TenantError) -> Self {
+        let reason = format!("{doing}: {e}");
+        match e.kind {
+            ErrorKind::Throttled { retry_after } | ErrorKind::Transient { retry_after } => {
+                StepOutcome::Retry {
+                    after: retry_after,
+                    reason,
+                }
+            }
+            ErrorKind::Unauthorized | ErrorKind::Forbidden => StepOutcome::Failed {
+                reason: format!(
+                    "{reason}. Check the app registration's permissions and roles (README: app registration)."
+                ),
+            },
+            ErrorKind::OnPremisesMastered => StepOutcome::Blocked {
+                reason: format!("{reason}. The account is synced from on-premises AD (R9): make the change there."),
+            },
+            _ => StepOutcome::Failed { reason },
+        }
+    }
+}
+
+/// `?`-style helper for steps: `let user = try_tenant!(tenant.get_user(..).await, "reading ..");`
+#[macro_export]
+macro_rules! try_tenant {
+    ($call:expr, $($doing:tt)+) => {
+        match $call {
+            Ok(v) => v,
+            Err(e) => return $crate::steps::StepOutcome::from_error(&format!($($doing)+), e),
+        }
+    };
+}

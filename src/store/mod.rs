@@ -1,0 +1,1 @@
+//! The only module that imports sled: runs, the step journal, event dedup, timers, outbox.

@@ -1,0 +1,11 @@
+//! The tenant: what offboard can observe and change in Microsoft 365, as a trait with domain
+//! types. `graph/` implements it over HTTP (reqwest lives only there); `sim/` in memory.
+
+mod api;
+mod error;
+pub mod sim;
+mod types;
+
+pub use api::Tenant;
+pub use error::{ErrorKind, TenantError, TenantResult};
+pub use types::*;

@@ -1,0 +1,1 @@
+//! Workflow definitions: format, loading, templates and validation.
