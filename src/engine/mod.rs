@@ -1,1 +1,22 @@
-//! Runs, journal, executor, retries, timers, scheduler. Never imports lapin, reqwest, sled or axum.
+//! Runs, journal, executor, retries, timers, scheduler. Never imports lapin, reqwest, sled or
+//! axum: persistence goes through `crate::store`, the tenant through `crate::tenant::Tenant`.
+
+mod admit;
+mod control;
+mod core;
+mod error;
+mod executor;
+mod finish;
+mod outbox;
+mod outcomes;
+mod registry;
+mod run;
+mod scheduler;
+
+pub use self::core::{Engine, EngineConfig, RunView, Submission};
+pub use error::{EngineError, EngineResult};
+pub use outbox::{JsonlSink, MemorySink, OutcomeSink, drain_outbox};
+pub use registry::Registry;
+pub use run::{
+    AttemptRecord, EventRecord, Outcome, RunRecord, RunStatus, StepState, StepStatus, WaitReason,
+};

@@ -1,0 +1,259 @@
+//! Admission: an event becomes runs, durably, exactly once per event id. The caller (AMQP
+//! ingress, HTTP API) acknowledges only after `submit` returns.
+
+use super::core::{Engine, Submission};
+use super::error::{EngineError, EngineResult};
+use super::outcomes;
+use super::run::{EventRecord, RunRecord, RunStatus, StepState, StepStatus, WaitReason};
+use crate::event::CloudEvent;
+use crate::ids::RunId;
+use crate::store::WriteBatch;
+use crate::workflow::{StepKind, Workflow};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tracing::info;
+
+impl Engine {
+    /// Creates the runs an event triggers, or returns the existing ones for a known event id.
+    pub async fn submit(&self, event: CloudEvent) -> EngineResult<Submission> {
+        if let Some(s) = self.control_event(&event).await? {
+            return Ok(s);
+        }
+        let inner = &self.inner;
+        let guard = inner.admission.lock().await;
+        if let Some(rec) = inner.store.event(event.id.as_str())? {
+            drop(guard);
+            inner.store.durable().await?;
+            return Ok(Submission {
+                event_id: event.id,
+                runs: rec.runs,
+                duplicate: true,
+                note: rec.note,
+            });
+        }
+        let now = inner.now();
+        let workflows =
+            inner
+                .registry
+                .triggered(&event, now)
+                .map_err(|e| EngineError::BadEvent {
+                    event: event.id.to_string(),
+                    message: e.to_string(),
+                })?;
+        let mut batch = WriteBatch::new();
+        let mut runs = Vec::new();
+        let mut ready = Vec::new();
+        for wf in &workflows {
+            let (id, is_head) = self.admit_one(&mut batch, wf, &event)?;
+            runs.push(id);
+            if is_head {
+                ready.push(id);
+            }
+        }
+        let note = workflows.is_empty().then(|| {
+            format!(
+                "no workflow is triggered by this `{}` event",
+                event.event_type
+            )
+        });
+        batch.put_event(
+            event.id.as_str(),
+            &EventRecord {
+                received_at: now,
+                runs: runs.clone(),
+                note: note.clone(),
+            },
+        );
+        inner.store.apply(batch)?;
+        drop(guard);
+        inner.store.durable().await?;
+        for id in ready {
+            inner.enqueue(id);
+        }
+        info!(event_id = %event.id, runs = runs.len(), "Event admitted.");
+        Ok(Submission {
+            event_id: event.id,
+            runs,
+            duplicate: false,
+            note,
+        })
+    }
+
+    /// Adds one run to the batch; returns its id and whether it heads its subject queue.
+    fn admit_one(
+        &self,
+        batch: &mut WriteBatch,
+        wf: &Arc<Workflow>,
+        event: &CloudEvent,
+    ) -> EngineResult<(RunId, bool)> {
+        let inner = &self.inner;
+        let now = inner.now();
+        let mut queue = inner.store.subject_queue(&wf.family, &event.subject)?;
+        if let Some(&(seq, head)) = queue.first()
+            && self.supersede(batch, head, wf, event)?
+        {
+            queue.retain(|&(s, _)| s != seq);
+        }
+        if inner.store.workflow_source(&wf.hash)?.is_none() {
+            batch.put_workflow(&wf.hash, &wf.source);
+        }
+        let seq = inner.store.next_seq()?;
+        let run = RunRecord {
+            id: RunId::new(),
+            workflow: wf.name.clone(),
+            workflow_version: wf.version,
+            workflow_hash: wf.hash.clone(),
+            family: wf.family.clone(),
+            subject: event.subject.clone(),
+            event: event.clone(),
+            status: RunStatus::Pending,
+            cursor: 0,
+            steps: wf
+                .steps
+                .iter()
+                .map(|s| StepState {
+                    id: s.id.clone(),
+                    action: match &s.kind {
+                        StepKind::Action { action, .. } => action.name().to_string(),
+                        StepKind::Wait { .. } => "wait".into(),
+                        StepKind::WaitUntil { .. } => "wait_until".into(),
+                    },
+                    status: StepStatus::Pending,
+                    attempts: 0,
+                    failures: 0,
+                    first_started_at: None,
+                    finished_at: None,
+                    wait_until: None,
+                    approved: None,
+                    message: None,
+                    output: Value::Null,
+                })
+                .collect(),
+            created_at: now,
+            updated_at: now,
+            reason: None,
+            wake_at: None,
+            wait_reason: None,
+            queue_seq: seq,
+            generation: 0,
+        };
+        let is_head = queue.is_empty();
+        batch.put_run(&run);
+        batch.enqueue_subject(&run.family, &run.subject, seq, &run.id);
+        if is_head {
+            batch.set_ready(&run.id);
+        }
+        outcomes::add(
+            &inner.store,
+            batch,
+            &run,
+            "run.started",
+            now,
+            json!({"eventId": event.id, "queued": !is_head}),
+        )?;
+        Ok((run.id, is_head))
+    }
+
+    /// A corrected leaver replaces a run of the same workflow that is still waiting for its
+    /// date (DESIGN.md §2): the old run is cancelled before it changed anything.
+    fn supersede(
+        &self,
+        batch: &mut WriteBatch,
+        head: RunId,
+        wf: &Workflow,
+        event: &CloudEvent,
+    ) -> EngineResult<bool> {
+        let inner = &self.inner;
+        let Some(mut old) = inner.store.run(&head)? else {
+            return Ok(false);
+        };
+        let waiting_for_date = old.workflow == wf.name
+            && old.status == RunStatus::Waiting
+            && old.wait_reason == Some(WaitReason::Timer)
+            && old.steps.get(old.cursor).is_some_and(|s| s.action == "wait_until")
+            && old.steps[..old.cursor]
+                .iter()
+                .all(|s| matches!(s.action.as_str(), "wait" | "wait_until"));
+        let executing = inner
+            .executing
+            .lock()
+            .map(|m| m.contains_key(&head))
+            .unwrap_or(true);
+        if !waiting_for_date || executing {
+            return Ok(false);
+        }
+        let now = inner.now();
+        if let Some(t) = old.wake_at {
+            batch.clear_timer(t.timestamp_millis().max(0) as u64, &old.id);
+        }
+        old.status = RunStatus::Cancelled;
+        old.reason = Some(format!(
+            "superseded by event {} before its wait ended",
+            event.id
+        ));
+        old.updated_at = now;
+        old.wake_at = None;
+        old.wait_reason = None;
+        batch.put_run(&old);
+        batch.clear_ready(&old.id);
+        batch.dequeue_subject(&old.family, &old.subject, old.queue_seq);
+        outcomes::add(
+            &inner.store,
+            batch,
+            &old,
+            "run.cancelled",
+            now,
+            json!({"reason": old.reason}),
+        )?;
+        info!(run_id = %old.id, event_id = %event.id, "Waiting run superseded by a corrected event.");
+        Ok(true)
+    }
+
+    /// `ops.run.cancel` / `ops.run.restart` act on an existing run (`data.runId`).
+    async fn control_event(&self, event: &CloudEvent) -> EngineResult<Option<Submission>> {
+        let op = event.event_type.as_str();
+        if op != "ops.run.cancel" && op != "ops.run.restart" {
+            return Ok(None);
+        }
+        let bad = |m: &str| EngineError::BadEvent {
+            event: event.id.to_string(),
+            message: m.to_string(),
+        };
+        if let Some(rec) = self.inner.store.event(event.id.as_str())? {
+            return Ok(Some(Submission {
+                event_id: event.id.clone(),
+                runs: rec.runs,
+                duplicate: true,
+                note: rec.note,
+            }));
+        }
+        let run_id = event
+            .data
+            .get("runId")
+            .and_then(Value::as_str)
+            .and_then(RunId::parse)
+            .ok_or_else(|| bad("`data.runId` must be the id of a run"))?;
+        if op == "ops.run.cancel" {
+            self.cancel(run_id).await?;
+        } else {
+            let from = event.data.get("fromStep").and_then(Value::as_str);
+            self.restart(run_id, from).await?;
+        }
+        let mut batch = WriteBatch::new();
+        batch.put_event(
+            event.id.as_str(),
+            &EventRecord {
+                received_at: self.inner.now(),
+                runs: vec![run_id],
+                note: Some(format!("{op} applied")),
+            },
+        );
+        self.inner.store.commit(batch).await?;
+        Ok(Some(Submission {
+            event_id: event.id.clone(),
+            runs: vec![run_id],
+            duplicate: false,
+            note: Some(format!("{op} applied")),
+        }))
+    }
+}

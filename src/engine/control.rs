@@ -1,0 +1,156 @@
+//! Operator actions on runs: cancel, restart from a step, approve.
+
+use super::core::Engine;
+use super::error::{EngineError, EngineResult};
+use super::outcomes;
+use super::run::{RunRecord, RunStatus, StepStatus, WaitReason};
+use crate::ids::RunId;
+use crate::store::WriteBatch;
+use serde_json::{Value, json};
+use tracing::info;
+
+impl Engine {
+    /// Cancels a run: at once when it is not executing, otherwise at its next step boundary
+    /// (the request is durable, so it survives a restart).
+    pub async fn cancel(&self, id: RunId) -> EngineResult<RunRecord> {
+        let inner = &self.inner;
+        let run = self.run_record(&id)?;
+        if run.status.is_terminal() {
+            return Err(EngineError::Conflict {
+                run: id,
+                message: format!("it has already ended ({})", run.status),
+            });
+        }
+        let executing = inner
+            .executing
+            .lock()
+            .map(|m| m.contains_key(&id))
+            .unwrap_or(true);
+        if executing {
+            let mut b = WriteBatch::new();
+            b.request_cancel(&id);
+            inner.store.commit(b).await?;
+            if let Ok(mut c) = inner.cancels.lock() {
+                c.insert(id);
+            }
+            info!(run_id = %id, "Cancel requested; the run stops at its next step boundary.");
+            return Ok(run);
+        }
+        let reason = Some("cancelled by an operator".to_string());
+        inner
+            .finish(run, RunStatus::Cancelled, reason, WriteBatch::new())
+            .await
+    }
+
+    /// Restarts a failed, blocked or cancelled run from `from_step`, or from its first step
+    /// that did not succeed. Earlier outputs are kept; later ones are cleared.
+    pub async fn restart(&self, id: RunId, from_step: Option<&str>) -> EngineResult<RunRecord> {
+        let inner = &self.inner;
+        let guard = inner.admission.lock().await;
+        let mut run = self.run_record(&id)?;
+        if !matches!(
+            run.status,
+            RunStatus::Failed | RunStatus::Blocked | RunStatus::Cancelled
+        ) {
+            return Err(EngineError::Conflict {
+                run: id,
+                message: format!(
+                    "only failed, blocked or cancelled runs can be restarted; it is {}",
+                    run.status
+                ),
+            });
+        }
+        let idx = match from_step {
+            Some(name) => run
+                .steps
+                .iter()
+                .position(|s| s.id.as_str() == name)
+                .ok_or_else(|| EngineError::UnknownStep {
+                    run: id,
+                    step: name.to_string(),
+                    known: run
+                        .steps
+                        .iter()
+                        .map(|s| s.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?,
+            None => run
+                .steps
+                .iter()
+                .position(|s| !matches!(s.status, StepStatus::Succeeded | StepStatus::Skipped))
+                .unwrap_or(run.steps.len()),
+        };
+        for st in &mut run.steps[idx..] {
+            st.status = StepStatus::Pending;
+            st.failures = 0;
+            st.wait_until = None;
+            st.message = None;
+            st.finished_at = None;
+            st.output = Value::Null;
+        }
+        let now = inner.now();
+        run.cursor = idx;
+        run.status = RunStatus::Pending;
+        run.reason = None;
+        run.wake_at = None;
+        run.wait_reason = None;
+        run.generation += 1;
+        run.updated_at = now;
+        run.queue_seq = inner.store.next_seq()?;
+        let is_head = inner
+            .store
+            .subject_queue(&run.family, &run.subject)?
+            .is_empty();
+        let mut batch = WriteBatch::new();
+        batch.enqueue_subject(&run.family, &run.subject, run.queue_seq, &run.id);
+        if is_head {
+            batch.set_ready(&run.id);
+        }
+        batch.clear_cancel(&run.id);
+        batch.put_run(&run);
+        let from = run.steps.get(idx).map(|s| s.id.to_string());
+        outcomes::add(
+            &inner.store,
+            &mut batch,
+            &run,
+            "run.restarted",
+            now,
+            json!({"fromStep": from, "generation": run.generation}),
+        )?;
+        inner.store.apply(batch)?;
+        drop(guard);
+        inner.store.durable().await?;
+        if is_head {
+            inner.enqueue(id);
+        }
+        info!(run_id = %id, from_step = from.as_deref().unwrap_or("(end)"), "Run restarted.");
+        Ok(run)
+    }
+
+    /// Approves the step a run is waiting on.
+    pub async fn approve(&self, id: RunId) -> EngineResult<RunRecord> {
+        let inner = &self.inner;
+        let mut run = self.run_record(&id)?;
+        if run.status != RunStatus::Waiting || run.wait_reason != Some(WaitReason::Approval) {
+            return Err(EngineError::Conflict {
+                run: id,
+                message: format!("it is not waiting for an approval (status {})", run.status),
+            });
+        }
+        let idx = run.cursor;
+        run.steps[idx].approved = Some(true);
+        run.steps[idx].status = StepStatus::Pending;
+        run.steps[idx].message = None;
+        run.status = RunStatus::Pending;
+        run.wait_reason = None;
+        run.updated_at = inner.now();
+        let mut batch = WriteBatch::new();
+        batch.put_run(&run);
+        batch.set_ready(&id);
+        inner.store.commit(batch).await?;
+        inner.enqueue(id);
+        info!(run_id = %id, "Step approved.");
+        Ok(run)
+    }
+}

@@ -1,0 +1,207 @@
+//! The engine handle: shared state of the admission path, the executor and the scheduler.
+
+use super::error::{EngineError, EngineResult};
+use super::registry::Registry;
+use super::run::{AttemptRecord, RunRecord, RunStatus};
+use crate::clock::Clock;
+use crate::ids::{EventId, RunId};
+use crate::steps::StepEnv;
+use crate::store::Store;
+use crate::tenant::Tenant;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc};
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Runs executing at once.
+    pub concurrency: usize,
+    pub step_env: StepEnv,
+    /// Longest sleep of the timer loop (it also wakes on new timers).
+    pub timer_poll: Duration,
+}
+
+impl EngineConfig {
+    pub fn new(step_env: StepEnv) -> Self {
+        EngineConfig {
+            concurrency: 256,
+            step_env,
+            timer_poll: Duration::from_millis(100),
+        }
+    }
+}
+
+/// The answer to a submitted event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Submission {
+    pub event_id: EventId,
+    pub runs: Vec<RunId>,
+    pub duplicate: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A run with its journal.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunView {
+    #[serde(flatten)]
+    pub run: RunRecord,
+    pub journal: Vec<JournalEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JournalEntry {
+    pub step_index: u16,
+    #[serde(flatten)]
+    pub attempt: AttemptRecord,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub store: Store,
+    pub registry: Registry,
+    pub tenant: Arc<dyn Tenant>,
+    pub clock: Arc<dyn Clock>,
+    pub config: EngineConfig,
+    /// Serialises event admission and subject-queue changes (short critical sections; the
+    /// flush is awaited after the lock is released).
+    pub admission: tokio::sync::Mutex<()>,
+    pub ready_tx: mpsc::UnboundedSender<RunId>,
+    pub ready_rx: Mutex<Option<mpsc::UnboundedReceiver<RunId>>>,
+    /// Runs being executed; the flag asks for another pass when the task ends.
+    pub executing: Mutex<HashMap<RunId, bool>>,
+    pub cancels: Mutex<HashSet<RunId>>,
+    pub timer_wake: Notify,
+    pub stopping: AtomicBool,
+    pub transitions: AtomicU64,
+}
+
+impl Engine {
+    pub fn new(
+        store: Store,
+        registry: Registry,
+        tenant: Arc<dyn Tenant>,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+    ) -> Self {
+        let (ready_tx, ready_rx) = mpsc::unbounded_channel();
+        Engine {
+            inner: Arc::new(Inner {
+                store,
+                registry,
+                tenant,
+                clock,
+                config,
+                admission: tokio::sync::Mutex::new(()),
+                ready_tx,
+                ready_rx: Mutex::new(Some(ready_rx)),
+                executing: Mutex::new(HashMap::new()),
+                cancels: Mutex::new(HashSet::new()),
+                timer_wake: Notify::new(),
+                stopping: AtomicBool::new(false),
+                transitions: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    pub fn run_record(&self, id: &RunId) -> EngineResult<RunRecord> {
+        self.inner
+            .store
+            .run(id)?
+            .ok_or(EngineError::UnknownRun(*id))
+    }
+
+    pub fn run_view(&self, id: &RunId) -> EngineResult<RunView> {
+        let run = self.run_record(id)?;
+        let journal = self
+            .inner
+            .store
+            .journal(id)?
+            .into_iter()
+            .map(|(step_index, attempt)| JournalEntry {
+                step_index,
+                attempt,
+            })
+            .collect();
+        Ok(RunView { run, journal })
+    }
+
+    /// Every run matching the filters, oldest first.
+    pub fn list_runs(
+        &self,
+        status: Option<RunStatus>,
+        subject: Option<&str>,
+        workflow: Option<&str>,
+    ) -> EngineResult<Vec<RunRecord>> {
+        let mut out = Vec::new();
+        for r in self.inner.store.runs() {
+            let r = r?;
+            if status.is_some_and(|s| s != r.status)
+                || subject.is_some_and(|s| !s.eq_ignore_ascii_case(&r.subject))
+                || workflow.is_some_and(|w| w != r.workflow)
+            {
+                continue;
+            }
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    /// Step transitions recorded since start (benchmarks).
+    pub fn transitions(&self) -> u64 {
+        self.inner.transitions.load(Ordering::Relaxed)
+    }
+
+    /// Nothing executing and nothing runnable: only timers (or nothing) remain.
+    pub fn is_quiescent(&self) -> EngineResult<bool> {
+        let executing = self
+            .inner
+            .executing
+            .lock()
+            .map(|m| m.is_empty())
+            .unwrap_or(false);
+        Ok(executing && self.inner.store.ready_runs()?.is_empty())
+    }
+
+    /// When the earliest timer is due, in ms since the epoch.
+    pub fn next_timer_ms(&self) -> EngineResult<Option<u64>> {
+        Ok(self.inner.store.next_timer()?)
+    }
+
+    /// Wakes the timer loop (after the simulated clock moved).
+    pub fn poke_timers(&self) {
+        self.inner.timer_wake.notify_one();
+    }
+}
+
+impl Inner {
+    pub fn enqueue(&self, id: RunId) {
+        let _ = self.ready_tx.send(id);
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,379 @@
+//! Executes a run's steps with the checkpoint protocol of DESIGN.md §2: record "attempt N
+//! started" durably before a step touches the tenant, record its result durably after. A
+//! step that was started but not finished when the process died runs again, so steps are
+//! idempotent (observe → act on what is missing → verify).
+
+use super::core::Inner;
+use super::error::EngineResult;
+use super::outcomes;
+use super::run::{AttemptRecord, RunRecord, RunStatus, StepStatus, WaitReason};
+use crate::ids::RunId;
+use crate::steps::{StepContext, StepOutcome};
+use crate::store::WriteBatch;
+use crate::workflow::{StepDef, StepKind, Workflow, template_context};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tracing::{Instrument, debug, info_span, warn};
+
+/// What the loop does after a step transition.
+enum Next {
+    Continue(RunRecord),
+    Stop,
+}
+
+impl Inner {
+    pub async fn execute_run(&self, id: RunId) -> EngineResult<()> {
+        let Some(run) = self.store.run(&id)? else {
+            return Ok(());
+        };
+        if run.status.is_terminal() {
+            let mut b = WriteBatch::new();
+            b.clear_ready(&id);
+            self.store.apply(b)?;
+            return Ok(());
+        }
+        let wf = match self.registry.pinned(&self.store, id, &run.workflow_hash) {
+            Ok(wf) => wf,
+            Err(e) => {
+                self.finish(run, RunStatus::Failed, Some(e.to_string()), WriteBatch::new())
+                    .await?;
+                return Ok(());
+            }
+        };
+        let span = info_span!("run", run_id = %id, workflow = %run.workflow);
+        self.drive(run, &wf).instrument(span).await
+    }
+
+    async fn drive(&self, mut run: RunRecord, wf: &Workflow) -> EngineResult<()> {
+        loop {
+            if self.stopping.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            if self.is_cancel_requested(&run.id)? {
+                let reason = Some("cancelled by an operator".to_string());
+                self.finish(run, RunStatus::Cancelled, reason, WriteBatch::new())
+                    .await?;
+                return Ok(());
+            }
+            let Some(def) = wf.steps.get(run.cursor) else {
+                self.finish(run, RunStatus::Succeeded, None, WriteBatch::new())
+                    .await?;
+                return Ok(());
+            };
+            let next = self
+                .step(run, def)
+                .instrument(info_span!("step", step = %def.id))
+                .await?;
+            match next {
+                Next::Continue(r) => run = r,
+                Next::Stop => return Ok(()),
+            }
+        }
+    }
+
+    fn is_cancel_requested(&self, id: &RunId) -> EngineResult<bool> {
+        if self.cancels.lock().map(|c| c.contains(id)).unwrap_or(false) {
+            return Ok(true);
+        }
+        Ok(self.store.cancel_requested(id)?)
+    }
+
+    async fn step(&self, mut run: RunRecord, def: &StepDef) -> EngineResult<Next> {
+        let now = self.now();
+        let idx = run.cursor;
+        let ctx = template_context(&run.event, &run.outputs(), now);
+        let enabled = match def.is_enabled(&ctx) {
+            Ok(e) => e,
+            Err(e) => return self.fail(run, format!("step `{}`: {e}", def.id)).await,
+        };
+        if !enabled {
+            let st = &mut run.steps[idx];
+            st.status = StepStatus::Skipped;
+            st.finished_at = Some(now);
+            st.message = Some("its `when` condition is false".into());
+            return self.advance(run, WriteBatch::new(), "skipped").await;
+        }
+        if def.requires_approval && run.steps[idx].approved != Some(true) {
+            return self.await_approval(run, def).await;
+        }
+        match &def.kind {
+            StepKind::Wait { duration } => {
+                let due = run.steps[idx].wait_until.unwrap_or_else(|| {
+                    now + chrono::Duration::from_std(*duration)
+                        .unwrap_or_else(|_| chrono::Duration::days(36500))
+                });
+                self.wait_step(run, due).await
+            }
+            StepKind::WaitUntil { .. } => {
+                let due = match run.steps[idx].wait_until {
+                    Some(t) => Some(t),
+                    None => match def.wait_until(&ctx) {
+                        Ok(t) => t,
+                        Err(e) => return self.fail(run, format!("step `{}`: {e}", def.id)).await,
+                    },
+                };
+                match due {
+                    Some(due) => self.wait_step(run, due).await,
+                    None => {
+                        let st = &mut run.steps[idx];
+                        st.status = StepStatus::Succeeded;
+                        st.finished_at = Some(now);
+                        st.message = Some("no date given: nothing to wait for".into());
+                        self.advance(run, WriteBatch::new(), "succeeded").await
+                    }
+                }
+            }
+            StepKind::Action { action, .. } => {
+                let params = match def.render_params(&ctx) {
+                    Ok(p) => p,
+                    Err(e) => return self.fail(run, format!("step `{}`: {e}", def.id)).await,
+                };
+                self.action_step(run, def, *action, params).await
+            }
+        }
+    }
+
+    /// Wait steps: the due time is fixed the first time, then a durable timer wakes the run.
+    async fn wait_step(&self, mut run: RunRecord, due: DateTime<Utc>) -> EngineResult<Next> {
+        let idx = run.cursor;
+        let now = self.now();
+        if now >= due {
+            let st = &mut run.steps[idx];
+            st.status = StepStatus::Succeeded;
+            st.finished_at = Some(now);
+            st.wait_until = Some(due);
+            st.output = json!({"waitedUntil": due});
+            return self.advance(run, WriteBatch::new(), "succeeded").await;
+        }
+        let st = &mut run.steps[idx];
+        st.status = StepStatus::Waiting;
+        st.wait_until = Some(due);
+        st.first_started_at.get_or_insert(now);
+        self.sleep_until(run, due, WaitReason::Timer, WriteBatch::new())
+            .await
+    }
+
+    async fn action_step(
+        &self,
+        mut run: RunRecord,
+        def: &StepDef,
+        action: crate::steps::Action,
+        params: serde_json::Map<String, Value>,
+    ) -> EngineResult<Next> {
+        let idx = run.cursor;
+        let started = self.now();
+        // Checkpoint before: the attempt is on disk before the tenant is touched.
+        let mut batch = WriteBatch::new();
+        if let Some(t) = run.wake_at.take() {
+            batch.clear_timer(t.timestamp_millis().max(0) as u64, &run.id);
+        }
+        run.wait_reason = None;
+        run.status = RunStatus::Running;
+        run.updated_at = started;
+        let st = &mut run.steps[idx];
+        st.attempts += 1;
+        st.status = StepStatus::Running;
+        st.first_started_at.get_or_insert(started);
+        let attempt = st.attempts;
+        let step_started_at = st.first_started_at.unwrap_or(started);
+        let mut rec = AttemptRecord {
+            step: def.id.clone(),
+            attempt,
+            started_at: started,
+            ended_at: None,
+            outcome: "started".into(),
+            message: None,
+            report: Value::Null,
+        };
+        batch.put_attempt(&run.id, idx, &rec);
+        batch.put_run(&run);
+        self.store.commit(batch).await?;
+        self.transitions.fetch_add(1, Ordering::Relaxed);
+
+        let outputs = run.outputs();
+        let ctx = StepContext {
+            run_id: run.id,
+            step_id: def.id.as_str(),
+            attempt,
+            step_started_at,
+            now: started,
+            subject: &run.subject,
+            event: &run.event,
+            params: &params,
+            outputs: &outputs,
+            env: &self.config.step_env,
+        };
+        let outcome = match tokio::time::timeout(def.timeout, action.execute(&ctx, &*self.tenant))
+            .await
+        {
+            Ok(o) => o,
+            Err(_) => StepOutcome::Retry {
+                after: None,
+                reason: format!(
+                    "step `{}` ({action}) did not finish within its timeout of {}",
+                    def.id,
+                    humantime::format_duration(def.timeout)
+                ),
+            },
+        };
+        debug!(attempt, ?outcome, "Step attempt finished.");
+
+        // Checkpoint after.
+        let now = self.now();
+        rec.ended_at = Some(now);
+        let mut batch = WriteBatch::new();
+        match outcome {
+            StepOutcome::Done(report) => {
+                rec.outcome = "done".into();
+                rec.report = serde_json::to_value(&report).unwrap_or(Value::Null);
+                batch.put_attempt(&run.id, idx, &rec);
+                let st = &mut run.steps[idx];
+                st.status = StepStatus::Succeeded;
+                st.finished_at = Some(now);
+                st.message = None;
+                st.output = report.output;
+                self.advance(run, batch, "succeeded").await
+            }
+            StepOutcome::WaitUntil { until, reason } => {
+                rec.outcome = "poll".into();
+                rec.message = Some(reason.clone());
+                batch.put_attempt(&run.id, idx, &rec);
+                let st = &mut run.steps[idx];
+                st.status = StepStatus::Waiting;
+                st.message = Some(reason);
+                self.sleep_until(run, until.max(now), WaitReason::Poll, batch)
+                    .await
+            }
+            StepOutcome::Retry { after, reason } => {
+                let st = &mut run.steps[idx];
+                st.failures += 1;
+                let failures = st.failures;
+                if failures >= def.retry.attempts {
+                    rec.outcome = "failed".into();
+                    rec.message = Some(reason.clone());
+                    batch.put_attempt(&run.id, idx, &rec);
+                    st.status = StepStatus::Failed;
+                    st.message = Some(reason.clone());
+                    let reason = format!(
+                        "step `{}` failed {failures} times, its retry limit: {reason}",
+                        def.id
+                    );
+                    return self.fail_with(run, reason, batch).await;
+                }
+                let delay = def
+                    .retry
+                    .delay(failures)
+                    .max(after.unwrap_or(Duration::ZERO));
+                warn!(attempt, delay_ms = delay.as_millis() as u64, reason = %reason, "Step will be retried.");
+                rec.outcome = "retry".into();
+                rec.message = Some(reason.clone());
+                batch.put_attempt(&run.id, idx, &rec);
+                st.status = StepStatus::Waiting;
+                st.message = Some(reason);
+                let due = now + chrono::Duration::from_std(delay).unwrap_or_default();
+                self.sleep_until(run, due, WaitReason::Retry, batch).await
+            }
+            StepOutcome::Failed { reason } => {
+                rec.outcome = "failed".into();
+                rec.message = Some(reason.clone());
+                batch.put_attempt(&run.id, idx, &rec);
+                let st = &mut run.steps[idx];
+                st.status = StepStatus::Failed;
+                st.message = Some(reason.clone());
+                let reason = format!("step `{}`: {reason}", def.id);
+                self.fail_with(run, reason, batch).await
+            }
+            StepOutcome::Blocked { reason } => {
+                rec.outcome = "blocked".into();
+                rec.message = Some(reason.clone());
+                batch.put_attempt(&run.id, idx, &rec);
+                let st = &mut run.steps[idx];
+                st.status = StepStatus::Blocked;
+                st.message = Some(reason.clone());
+                let reason = format!("step `{}`: {reason}", def.id);
+                self.finish(run, RunStatus::Blocked, Some(reason), batch)
+                    .await?;
+                Ok(Next::Stop)
+            }
+        }
+    }
+
+    /// Moves past the current step (its state already set) and commits.
+    async fn advance(
+        &self,
+        mut run: RunRecord,
+        mut batch: WriteBatch,
+        how: &str,
+    ) -> EngineResult<Next> {
+        let now = self.now();
+        let idx = run.cursor;
+        run.cursor += 1;
+        run.status = RunStatus::Running;
+        run.updated_at = now;
+        let step = &run.steps[idx];
+        let data = json!({"step": step.id, "action": step.action, "status": how, "attempts": step.attempts});
+        outcomes::add(&self.store, &mut batch, &run, "step.finished", now, data)?;
+        batch.put_run(&run);
+        self.store.commit(batch).await?;
+        self.transitions.fetch_add(1, Ordering::Relaxed);
+        Ok(Next::Continue(run))
+    }
+
+    /// Puts the run on a durable timer and releases it.
+    async fn sleep_until(
+        &self,
+        mut run: RunRecord,
+        due: DateTime<Utc>,
+        why: WaitReason,
+        mut batch: WriteBatch,
+    ) -> EngineResult<Next> {
+        if let Some(t) = run.wake_at.take() {
+            batch.clear_timer(t.timestamp_millis().max(0) as u64, &run.id);
+        }
+        run.status = RunStatus::Waiting;
+        run.wait_reason = Some(why);
+        run.wake_at = Some(due);
+        run.updated_at = self.now();
+        batch.set_timer(due.timestamp_millis().max(0) as u64, &run.id);
+        batch.clear_ready(&run.id);
+        batch.put_run(&run);
+        self.store.commit(batch).await?;
+        self.transitions.fetch_add(1, Ordering::Relaxed);
+        self.timer_wake.notify_one();
+        Ok(Next::Stop)
+    }
+
+    async fn await_approval(&self, mut run: RunRecord, def: &StepDef) -> EngineResult<Next> {
+        let now = self.now();
+        let idx = run.cursor;
+        run.status = RunStatus::Waiting;
+        run.wait_reason = Some(WaitReason::Approval);
+        run.updated_at = now;
+        run.steps[idx].status = StepStatus::Waiting;
+        run.steps[idx].message = Some("waiting for an operator's approval".into());
+        let mut batch = WriteBatch::new();
+        batch.clear_ready(&run.id);
+        batch.put_run(&run);
+        let data = json!({"step": def.id, "action": run.steps[idx].action});
+        outcomes::add(&self.store, &mut batch, &run, "approval.needed", now, data)?;
+        self.store.commit(batch).await?;
+        Ok(Next::Stop)
+    }
+
+    async fn fail(&self, run: RunRecord, reason: String) -> EngineResult<Next> {
+        self.fail_with(run, reason, WriteBatch::new()).await
+    }
+
+    async fn fail_with(
+        &self,
+        run: RunRecord,
+        reason: String,
+        batch: WriteBatch,
+    ) -> EngineResult<Next> {
+        self.finish(run, RunStatus::Failed, Some(reason), batch)
+            .await?;
+        Ok(Next::Stop)
+    }
+}

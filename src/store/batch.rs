@@ -1,0 +1,91 @@
+//! A set of writes applied atomically (`Tree::apply_batch`): a run's new state, its journal
+//! entry, timers, ready markers and outcome events change together or not at all.
+
+use super::codec::encode;
+use super::keys;
+use crate::engine::{AttemptRecord, EventRecord, Outcome, RunRecord};
+use crate::ids::RunId;
+
+#[derive(Default)]
+pub struct WriteBatch {
+    pub(super) inner: sled::Batch,
+    pub(super) len: usize,
+}
+
+impl WriteBatch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.inner.insert(key, value);
+        self.len += 1;
+    }
+
+    fn del(&mut self, key: Vec<u8>) {
+        self.inner.remove(key);
+        self.len += 1;
+    }
+
+    pub fn put_run(&mut self, run: &RunRecord) {
+        self.put(keys::run(&run.id), encode(run));
+    }
+
+    pub fn put_attempt(&mut self, run: &RunId, step: usize, rec: &AttemptRecord) {
+        let step = u16::try_from(step).unwrap_or(u16::MAX);
+        self.put(keys::journal(run, step, rec.attempt), encode(rec));
+    }
+
+    pub fn put_event(&mut self, id: &str, rec: &EventRecord) {
+        self.put(keys::event(id), encode(rec));
+    }
+
+    pub fn set_timer(&mut self, due_ms: u64, run: &RunId) {
+        self.put(keys::timer(due_ms, run), Vec::new());
+    }
+
+    pub fn clear_timer(&mut self, due_ms: u64, run: &RunId) {
+        self.del(keys::timer(due_ms, run));
+    }
+
+    pub fn set_ready(&mut self, run: &RunId) {
+        self.put(keys::ready(run), Vec::new());
+    }
+
+    pub fn clear_ready(&mut self, run: &RunId) {
+        self.del(keys::ready(run));
+    }
+
+    pub fn request_cancel(&mut self, run: &RunId) {
+        self.put(keys::cancel(run), Vec::new());
+    }
+
+    pub fn clear_cancel(&mut self, run: &RunId) {
+        self.del(keys::cancel(run));
+    }
+
+    pub fn enqueue_subject(&mut self, family: &str, subject: &str, seq: u64, run: &RunId) {
+        self.put(keys::subject(family, subject, seq), run.as_bytes().to_vec());
+    }
+
+    pub fn dequeue_subject(&mut self, family: &str, subject: &str, seq: u64) {
+        self.del(keys::subject(family, subject, seq));
+    }
+
+    pub fn put_workflow(&mut self, hash: &str, source: &str) {
+        self.put(keys::workflow(hash), source.as_bytes().to_vec());
+    }
+
+    /// `seq` comes from [`super::Store::next_seq`].
+    pub fn put_outcome(&mut self, seq: u64, outcome: &Outcome) {
+        self.put(keys::outbox(seq), encode(outcome));
+    }
+
+    pub fn remove_outcome(&mut self, seq: u64) {
+        self.del(keys::outbox(seq));
+    }
+}

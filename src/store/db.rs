@@ -1,0 +1,218 @@
+//! Opening the store and reading from it. Writes go through [`WriteBatch`] and
+//! [`Store::commit`] (apply, then await group commit).
+
+use super::batch::WriteBatch;
+use super::codec::{VERSION, decode};
+use super::error::{StoreError, StoreResult};
+use super::flusher::Flusher;
+use super::keys;
+use crate::engine::{AttemptRecord, EventRecord, Outcome, RunRecord};
+use crate::ids::RunId;
+use std::path::Path;
+
+/// sled's page cache. Waiting runs live on disk, not in memory, so a small cache keeps RSS
+/// flat however many runs wait on timers.
+const CACHE_BYTES: u64 = 48 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    tree: sled::Tree,
+    flusher: Flusher,
+}
+
+impl Store {
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        let db = sled::Config::new()
+            .path(dir.join("store"))
+            .cache_capacity(CACHE_BYTES)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(|source| StoreError::Open {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        Self::init(db)
+    }
+
+    /// A store in a temporary directory, removed when dropped (tests, benchmarks).
+    pub fn temporary() -> StoreResult<Self> {
+        let db = sled::Config::new()
+            .temporary(true)
+            .cache_capacity(CACHE_BYTES)
+            .open()?;
+        Self::init(db)
+    }
+
+    fn init(db: sled::Db) -> StoreResult<Self> {
+        let tree = db.open_tree("offboard")?;
+        match tree.get(keys::SCHEMA)? {
+            None => {
+                tree.insert(keys::SCHEMA, &[VERSION])?;
+            }
+            Some(v) if v.as_ref() == [VERSION] => {}
+            Some(v) => {
+                return Err(StoreError::Decode {
+                    what: "store schema",
+                    reason: format!(
+                        "the data directory has schema {:?}; this build reads schema {VERSION}",
+                        v.as_ref()
+                    ),
+                });
+            }
+        }
+        let flusher = Flusher::start(db.clone())?;
+        Ok(Store { db, tree, flusher })
+    }
+
+    /// Applies a batch atomically (visible at once, not yet durable).
+    pub fn apply(&self, batch: WriteBatch) -> StoreResult<()> {
+        if batch.len > 0 {
+            self.tree.apply_batch(batch.inner)?;
+        }
+        Ok(())
+    }
+
+    /// Resolves once everything applied so far is on disk (group commit).
+    pub async fn durable(&self) -> StoreResult<()> {
+        self.flusher.durable().await
+    }
+
+    /// Apply, then await durability.
+    pub async fn commit(&self, batch: WriteBatch) -> StoreResult<()> {
+        self.apply(batch)?;
+        self.durable().await
+    }
+
+    /// Flushes from synchronous code (CLI, shutdown).
+    pub fn flush_blocking(&self) -> StoreResult<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// A monotonically increasing number (subject queue and outbox order).
+    pub fn next_seq(&self) -> StoreResult<u64> {
+        Ok(self.db.generate_id()?)
+    }
+
+    pub fn run(&self, id: &RunId) -> StoreResult<Option<RunRecord>> {
+        self.tree
+            .get(keys::run(id))?
+            .map(|v| decode("run", &v))
+            .transpose()
+    }
+
+    pub fn event(&self, id: &str) -> StoreResult<Option<EventRecord>> {
+        self.tree
+            .get(keys::event(id))?
+            .map(|v| decode("event record", &v))
+            .transpose()
+    }
+
+    pub fn journal(&self, id: &RunId) -> StoreResult<Vec<(u16, AttemptRecord)>> {
+        let prefix = keys::journal_prefix(id);
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix(&prefix) {
+            let (k, v) = item?;
+            let step = k
+                .get(prefix.len()..prefix.len() + 2)
+                .and_then(|b| b.try_into().ok())
+                .map(u16::from_be_bytes)
+                .unwrap_or(u16::MAX);
+            out.push((step, decode("journal entry", &v)?));
+        }
+        Ok(out)
+    }
+
+    /// Every run, oldest first (run ids are UUIDv7).
+    pub fn runs(&self) -> impl Iterator<Item = StoreResult<RunRecord>> + '_ {
+        self.tree.scan_prefix([keys::RUN]).map(|item| {
+            let (_, v) = item?;
+            decode("run", &v)
+        })
+    }
+
+    /// Runs marked runnable (resumed after a restart).
+    pub fn ready_runs(&self) -> StoreResult<Vec<RunId>> {
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix([keys::READY]) {
+            let (k, _) = item?;
+            if let Some(id) = keys::trailing_run(&k) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn cancel_requested(&self, id: &RunId) -> StoreResult<bool> {
+        Ok(self.tree.contains_key(keys::cancel(id))?)
+    }
+
+    /// Timers due at or before `now_ms`, earliest first, at most `limit`.
+    pub fn due_timers(&self, now_ms: u64, limit: usize) -> StoreResult<Vec<(u64, RunId)>> {
+        let end = keys::timer(now_ms, &RunId::from_bytes([0xff; 16]));
+        let mut out = Vec::new();
+        for item in self.tree.range(vec![keys::TIMER]..=end).take(limit) {
+            let (k, _) = item?;
+            if let (Some(due), Some(run)) = (keys::timer_due(&k), keys::trailing_run(&k)) {
+                out.push((due, run));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The earliest timer's due time.
+    pub fn next_timer(&self) -> StoreResult<Option<u64>> {
+        match self.tree.scan_prefix([keys::TIMER]).next() {
+            Some(item) => Ok(keys::timer_due(&item?.0)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn timer_count(&self) -> usize {
+        self.tree.scan_prefix([keys::TIMER]).count()
+    }
+
+    /// The runs queued for a subject and family, in arrival order, with their queue seq.
+    pub fn subject_queue(&self, family: &str, subject: &str) -> StoreResult<Vec<(u64, RunId)>> {
+        let prefix = keys::subject_prefix(family, subject);
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix(&prefix) {
+            let (k, v) = item?;
+            let seq = k
+                .get(prefix.len()..)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(0);
+            let id: [u8; 16] = v.as_ref().try_into().map_err(|_| StoreError::Decode {
+                what: "subject queue entry",
+                reason: "not a run id".into(),
+            })?;
+            out.push((seq, RunId::from_bytes(id)));
+        }
+        Ok(out)
+    }
+
+    pub fn workflow_source(&self, hash: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .tree
+            .get(keys::workflow(hash))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// The oldest outcomes waiting to be published.
+    pub fn outbox(&self, limit: usize) -> StoreResult<Vec<(u64, Outcome)>> {
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix([keys::OUTBOX]).take(limit) {
+            let (k, v) = item?;
+            if let Some(seq) = keys::outbox_seq(&k) {
+                out.push((seq, decode("outcome", &v)?));
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn outbox_len(&self) -> usize {
+        self.tree.scan_prefix([keys::OUTBOX]).count()
+    }
+}
