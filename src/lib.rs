@@ -10,6 +10,7 @@
 //! | [`event`] | CloudEvent envelope and lifecycle payload | — |
 //! | [`ids`] | identifier newtypes | — |
 //! | [`clock`] | wall clock and the movable simulated clock | — |
+//! | [`config`] | `offboard.toml` + `OFFBOARD_*` environment layering | — |
 //! | [`workflow`] | workflow file format, loading, templates, validation | I/O beyond reading files |
 //! | [`engine`] | runs, journal, executor, retries, timers, scheduler | lapin, reqwest, sled, axum |
 //! | [`steps`] | one file per step type (observe → act → verify) | the store |
@@ -19,6 +20,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod engine;
 pub mod event;
 pub mod ids;

@@ -1,3 +1,50 @@
-fn main() {
-    println!("offboard");
+//! The `offboard` binary: parse the command line, start logging, dispatch.
+
+use clap::{Parser, Subcommand};
+use offboard::cli;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "offboard", version, about = "Durable joiner / mover / leaver workflows for Microsoft 365")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the example events through the real engine and store against the simulated tenant.
+    Demo(cli::demo::DemoArgs),
+    /// Load and check every workflow file; report every problem with file and line.
+    Validate {
+        /// Directory of workflow files.
+        #[arg(default_value = "workflows")]
+        dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OFFBOARD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match args.command {
+        Command::Validate { dir } => cli::validate::run(&dir),
+        Command::Demo(a) => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(cli::demo::run(a)),
+            Err(e) => Err(e.into()),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("offboard: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,1 +1,5 @@
 //! The command-line interface: one file per subcommand.
+
+pub mod demo;
+mod demo_report;
+pub mod validate;

@@ -1,0 +1,154 @@
+//! Configuration: `offboard.toml`, then environment variables (DESIGN.md §5), then defaults.
+//! Every key of the file can be overridden by its `OFFBOARD_*` variable.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Config {
+    pub data_dir: Option<PathBuf>,
+    pub workflows_dir: Option<PathBuf>,
+    pub http_addr: Option<String>,
+    pub admin_token: Option<String>,
+    pub amqp_url: Option<String>,
+    /// `sim` (default) or `graph`.
+    pub tenant: Option<String>,
+    pub sim_scenario: Option<PathBuf>,
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub client_cert: Option<PathBuf>,
+    pub login_url: Option<String>,
+    pub graph_url: Option<String>,
+    pub exchange_url: Option<String>,
+    pub partner_center_url: Option<String>,
+    pub csp_customer_id: Option<String>,
+    pub backup_url: Option<String>,
+    pub event_key: Option<String>,
+    /// Runs executing at once (default 256).
+    pub concurrency: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+}
+
+impl Config {
+    /// Reads `path` when it exists (an explicitly named file must exist), then applies the
+    /// environment.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let (path, required) = match path {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from("offboard.toml"), false),
+        };
+        let mut cfg = match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str::<Config>(&text).map_err(|e| ConfigError::File {
+                path: path.display().to_string(),
+                message: e.to_string().trim().to_string(),
+            })?,
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Config::default(),
+            Err(e) => {
+                return Err(ConfigError::File {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                });
+            }
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        Ok(cfg)
+    }
+
+    /// Overrides keys from `OFFBOARD_<KEY>` variables.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        macro_rules! env {
+            ($($field:ident => $var:literal),* $(,)?) => {$(
+                if let Some(v) = get($var).filter(|v| !v.is_empty()) {
+                    self.$field = Some(v.into());
+                }
+            )*};
+        }
+        env!(
+            data_dir => "OFFBOARD_DATA_DIR", workflows_dir => "OFFBOARD_WORKFLOWS_DIR",
+            http_addr => "OFFBOARD_HTTP_ADDR", admin_token => "OFFBOARD_ADMIN_TOKEN",
+            amqp_url => "OFFBOARD_AMQP_URL", tenant => "OFFBOARD_TENANT",
+            sim_scenario => "OFFBOARD_SIM_SCENARIO", tenant_id => "OFFBOARD_TENANT_ID",
+            client_id => "OFFBOARD_CLIENT_ID", client_secret => "OFFBOARD_CLIENT_SECRET",
+            client_cert => "OFFBOARD_CLIENT_CERT", login_url => "OFFBOARD_LOGIN_URL",
+            graph_url => "OFFBOARD_GRAPH_URL", exchange_url => "OFFBOARD_EXCHANGE_URL",
+            partner_center_url => "OFFBOARD_PARTNER_CENTER_URL",
+            csp_customer_id => "OFFBOARD_CSP_CUSTOMER_ID", backup_url => "OFFBOARD_BACKUP_URL",
+            event_key => "OFFBOARD_EVENT_KEY",
+        );
+        if let Some(v) = get("OFFBOARD_CONCURRENCY").filter(|v| !v.is_empty()) {
+            self.concurrency = Some(v.parse().map_err(|_| ConfigError::Env {
+                var: "OFFBOARD_CONCURRENCY".into(),
+                message: format!("`{v}` is not a positive number"),
+            })?);
+        }
+        if let Some(t) = &self.tenant
+            && t != "sim"
+            && t != "graph"
+        {
+            return Err(ConfigError::Env {
+                var: "OFFBOARD_TENANT".into(),
+                message: format!("`{t}` is neither `sim` nor `graph`"),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| PathBuf::from("data"))
+    }
+
+    pub fn workflows_dir(&self) -> PathBuf {
+        self.workflows_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("workflows"))
+    }
+
+    /// The backup directory: `OFFBOARD_BACKUP_URL` as a path or `file://` URL, else
+    /// `<data dir>/backups`.
+    pub fn backup_dir(&self) -> PathBuf {
+        match &self.backup_url {
+            Some(u) => PathBuf::from(u.strip_prefix("file://").unwrap_or(u)),
+            None => self.data_dir().join("backups"),
+        }
+    }
+
+    pub fn sim_scenario(&self) -> PathBuf {
+        self.sim_scenario
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("examples/tenant.json"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn environment_overrides_the_file_and_bad_values_are_named() {
+        let mut cfg: Config = toml::from_str("data_dir = \"/var/lib/a\"\nconcurrency = 4").unwrap();
+        let env: HashMap<&str, &str> = [
+            ("OFFBOARD_DATA_DIR", "/tmp/b"),
+            ("OFFBOARD_BACKUP_URL", "file:///srv/backups"),
+        ]
+        .into();
+        cfg.apply_env(|k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(cfg.data_dir(), PathBuf::from("/tmp/b"));
+        assert_eq!(cfg.backup_dir(), PathBuf::from("/srv/backups"));
+        assert_eq!(cfg.concurrency, Some(4));
+        let err = cfg
+            .apply_env(|k| (k == "OFFBOARD_TENANT").then(|| "azure".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("OFFBOARD_TENANT"));
+        assert!(toml::from_str::<Config>("data_dri = \"x\"").is_err());
+    }
+}
