@@ -1,1 +1,19 @@
-//! Workflow definitions: format, loading, templates and validation.
+//! Workflow definitions: the TOML format, loading, templates and validation (including the
+//! static ordering hazards of microsoft-rules.md). No I/O beyond reading workflow files.
+
+mod definition;
+mod hazards;
+mod load;
+mod parse;
+mod problem;
+mod reader;
+mod retry;
+mod steps;
+mod template;
+
+pub use definition::{StepDef, StepKind, Trigger, Workflow};
+pub use load::load_dir;
+pub use parse::parse;
+pub use problem::{Problem, TemplateError};
+pub use retry::RetryPolicy;
+pub use template::template_context;
