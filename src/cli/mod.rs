@@ -1,1 +1,3 @@
 //! The command-line interface: one file per subcommand.
+
+pub mod validate;
