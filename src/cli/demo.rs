@@ -167,7 +167,7 @@ fn read_events(dir: &Path) -> anyhow::Result<Vec<CloudEvent>> {
 
 /// Waits until every run has ended, moving the simulated clock to the next timer whenever
 /// nothing else can happen.
-async fn drive_to_end(engine: &Engine, clock: &SimClock, quiet: bool) -> anyhow::Result<()> {
+pub async fn drive_to_end(engine: &Engine, clock: &SimClock, quiet: bool) -> anyhow::Result<()> {
     let mut last_line = String::new();
     let mut idle_rounds = 0;
     loop {

@@ -22,16 +22,29 @@ pub struct Store {
 }
 
 impl Store {
+    /// Opens (or creates) the store under `dir`. While another handle in this process is
+    /// still being dropped (its flusher thread ending) the file lock is retried briefly.
     pub fn open(dir: &Path) -> StoreResult<Self> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir.join("store"))
             .cache_capacity(CACHE_BYTES)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(|source| StoreError::Open {
-                path: dir.display().to_string(),
-                source,
-            })?;
+            .mode(sled::Mode::HighThroughput);
+        let mut tries = 0;
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e)) if tries < 50 && e.to_string().contains("lock") => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(source) => {
+                    return Err(StoreError::Open {
+                        path: dir.display().to_string(),
+                        source,
+                    });
+                }
+            }
+        };
         Self::init(db)
     }
 

@@ -1,0 +1,152 @@
+//! Shared test helpers: a `TestEnv` with a temporary store, a simulated tenant and a running
+//! engine.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use offboard::clock::SimClock;
+use offboard::engine::{Engine, EngineConfig, Registry, RunRecord, RunStatus};
+use offboard::event::CloudEvent;
+use offboard::steps::StepEnv;
+use offboard::store::Store;
+use offboard::tenant::sim::{Scenario, SimTenant};
+use offboard::workflow::Workflow;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+pub fn repo_workflows() -> Vec<Workflow> {
+    offboard::workflow::load_dir(&Path::new(ROOT).join("workflows")).unwrap()
+}
+
+pub fn workflow(text: &str) -> Workflow {
+    offboard::workflow::parse(Path::new("test.toml"), text)
+        .unwrap_or_else(|p| panic!("test workflow invalid: {p:?}"))
+}
+
+pub fn example_scenario() -> Scenario {
+    SimTenant::load_scenario(&Path::new(ROOT).join("examples/tenant.json")).unwrap()
+}
+
+pub fn example_tenant() -> SimTenant {
+    SimTenant::from_scenario(example_scenario(), SimClock::new()).unwrap()
+}
+
+pub fn event(id: &str, kind: &str, subject: &str, data: Value) -> CloudEvent {
+    CloudEvent::from_value(json!({
+        "specversion": "1.0", "id": id, "source": "tests", "type": kind,
+        "subject": subject, "time": "2026-11-01T09:00:00Z", "data": data}))
+    .unwrap()
+}
+
+pub struct TestEnv {
+    pub engine: Engine,
+    pub sim: SimTenant,
+    pub clock: SimClock,
+    pub dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    stop: watch::Sender<bool>,
+    runner: Option<JoinHandle<()>>,
+}
+
+impl TestEnv {
+    pub async fn start(workflows: Vec<Workflow>, sim: SimTenant) -> TestEnv {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let mut env = Self::start_in(&dir, workflows, sim).await;
+        env._tmp = Some(tmp);
+        env
+    }
+
+    /// An engine on an existing data directory (a restart).
+    pub async fn start_in(dir: &Path, workflows: Vec<Workflow>, sim: SimTenant) -> TestEnv {
+        let store = Store::open(dir).unwrap();
+        let clock = sim.clock();
+        let engine = Engine::new(
+            store,
+            Registry::new(workflows),
+            Arc::new(sim.clone()),
+            Arc::new(clock.clone()),
+            EngineConfig::new(StepEnv {
+                backup_dir: dir.join("backups"),
+            }),
+        );
+        let (stop, mut rx) = watch::channel(false);
+        let runner = {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                engine
+                    .run(async move {
+                        let _ = rx.wait_for(|s| *s).await;
+                    })
+                    .await
+                    .unwrap();
+            })
+        };
+        TestEnv {
+            engine,
+            sim,
+            clock,
+            dir: dir.to_path_buf(),
+            _tmp: None,
+            stop,
+            runner: Some(runner),
+        }
+    }
+
+    /// Runs until every run has ended, moving the simulated clock past waits.
+    pub async fn settle(&self) {
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            offboard::cli::demo::drive_to_end(&self.engine, &self.clock, true),
+        )
+        .await
+        .expect("runs did not settle within 60 s")
+        .unwrap();
+    }
+
+    /// Moves the clock past waits until the run waits for an approval.
+    pub async fn settle_until_approval(&self, run: offboard::ids::RunId) -> RunRecord {
+        for _ in 0..400 {
+            let r = self.engine.run_record(&run).unwrap();
+            if r.wait_reason == Some(offboard::engine::WaitReason::Approval) {
+                return r;
+            }
+            if let Some(due) = self.engine.next_timer_ms().unwrap() {
+                self.clock
+                    .advance_to(chrono::DateTime::from_timestamp_millis(due as i64 + 1).unwrap());
+                self.engine.poke_timers();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("run {run} never asked for an approval");
+    }
+
+    /// Waits (without moving the clock) until `pred` holds for the run.
+    pub async fn wait_for(&self, run: offboard::ids::RunId, pred: impl Fn(&RunRecord) -> bool) -> RunRecord {
+        for _ in 0..2000 {
+            let r = self.engine.run_record(&run).unwrap();
+            if pred(&r) {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("run {run} never reached the expected state: {:?}", self.engine.run_record(&run).unwrap());
+    }
+
+    pub async fn wait_status(&self, run: offboard::ids::RunId, status: RunStatus) -> RunRecord {
+        self.wait_for(run, |r| r.status == status).await
+    }
+
+    /// Stops the engine (as on shutdown) and keeps the data directory.
+    pub async fn stop(mut self) -> Option<tempfile::TempDir> {
+        let _ = self.stop.send(true);
+        if let Some(r) = self.runner.take() {
+            r.await.unwrap();
+        }
+        self._tmp.take()
+    }
+}
