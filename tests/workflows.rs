@@ -521,3 +521,21 @@ fn workflows_can_be_shared_between_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Workflow>();
 }
+
+#[test]
+fn trigger_and_wait_problems_name_their_lines() {
+    let text = "name = \"t\"\nversion = 1\n\n[[triggers]]\ntype = \"hr.leaver\"\nwhen = \"data.mailbox ==\"\n\n[[steps]]\nid = \"pause\"\nwait = \"forever\"\n\n[[steps]]\nid = \"later\"\nwait = \"1h\"\nparams = { manager = \"x\" }\n";
+    let problems = parse(Path::new("t.toml"), text).unwrap_err();
+    let at = |line: usize, text: &str| {
+        problems
+            .iter()
+            .any(|p| p.line == line && p.message.contains(text))
+    };
+    assert!(
+        at(4, "the `when` of the `hr.leaver` trigger"),
+        "{problems:?}"
+    );
+    assert!(at(10, "`forever` is not a duration"), "{problems:?}");
+    assert!(at(12, "only action steps take parameters"), "{problems:?}");
+    assert_eq!(problems.len(), 3, "{problems:?}");
+}
