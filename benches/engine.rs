@@ -101,10 +101,24 @@ fn rss_mb() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-fn engine(store: Store, wfs: Vec<offboard::workflow::Workflow>, sim: &SimTenant, dir: &std::path::Path, concurrency: usize) -> Engine {
-    let mut cfg = EngineConfig::new(StepEnv { backup_dir: dir.join("backups") });
+fn engine(
+    store: Store,
+    wfs: Vec<offboard::workflow::Workflow>,
+    sim: &SimTenant,
+    dir: &std::path::Path,
+    concurrency: usize,
+) -> Engine {
+    let mut cfg = EngineConfig::new(StepEnv {
+        backup_dir: dir.join("backups"),
+    });
     cfg.concurrency = concurrency;
-    Engine::new(store, Registry::new(wfs), Arc::new(sim.clone()), Arc::new(sim.clock()), cfg)
+    Engine::new(
+        store,
+        Registry::new(wfs),
+        Arc::new(sim.clone()),
+        Arc::new(sim.clock()),
+        cfg,
+    )
 }
 
 async fn submit_all(engine: &Engine, events: Vec<CloudEvent>, parallel: usize) {
@@ -115,7 +129,9 @@ async fn submit_all(engine: &Engine, events: Vec<CloudEvent>, parallel: usize) {
         let events = events.clone();
         tasks.push(tokio::spawn(async move {
             loop {
-                let Some(e) = events.lock().unwrap().pop() else { break };
+                let Some(e) = events.lock().unwrap().pop() else {
+                    break;
+                };
                 engine.submit(e).await.unwrap();
             }
         }));
@@ -143,11 +159,20 @@ async fn transitions_bench(runs: usize) {
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let runner = {
         let engine = engine.clone();
-        tokio::spawn(async move { engine.run(async move { let _ = stop_rx.wait_for(|s| *s).await; }).await })
+        tokio::spawn(async move {
+            engine
+                .run(async move {
+                    let _ = stop_rx.wait_for(|s| *s).await;
+                })
+                .await
+        })
     };
     let start = Instant::now();
     loop {
-        let done = engine.list_runs(Some(offboard::engine::RunStatus::Succeeded), None, None).unwrap().len();
+        let done = engine
+            .list_runs(Some(offboard::engine::RunStatus::Succeeded), None, None)
+            .unwrap()
+            .len();
         if done == runs {
             break;
         }
@@ -172,9 +197,19 @@ async fn transitions_bench(runs: usize) {
     let steps = runs * 3;
     println!("transitions: {runs} concurrent runs x 3 steps, zero-latency simulated tenant");
     println!("  wall time                      {elapsed:.2} s");
-    println!("  durable checkpoints            {checkpoints} ({:.0}/s)", checkpoints as f64 / elapsed);
-    println!("  steps completed                {steps} ({:.0}/s)", steps as f64 / elapsed);
-    println!("  per-step overhead p50 / p99    {:.2} ms / {:.2} ms", percentile(&gaps, 0.5), percentile(&gaps, 0.99));
+    println!(
+        "  durable checkpoints            {checkpoints} ({:.0}/s)",
+        checkpoints as f64 / elapsed
+    );
+    println!(
+        "  steps completed                {steps} ({:.0}/s)",
+        steps as f64 / elapsed
+    );
+    println!(
+        "  per-step overhead p50 / p99    {:.2} ms / {:.2} ms",
+        percentile(&gaps, 0.5),
+        percentile(&gaps, 0.99)
+    );
 }
 
 async fn waiting_and_restart_bench(waiting: usize) {
@@ -189,7 +224,13 @@ async fn waiting_and_restart_bench(waiting: usize) {
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
         let runner = {
             let engine = engine.clone();
-            tokio::spawn(async move { engine.run(async move { let _ = stop_rx.wait_for(|s| *s).await; }).await })
+            tokio::spawn(async move {
+                engine
+                    .run(async move {
+                        let _ = stop_rx.wait_for(|s| *s).await;
+                    })
+                    .await
+            })
         };
         let start = Instant::now();
         let events: Vec<_> = (0..waiting).map(|i| event(i, "hr.leaver")).collect();
@@ -202,9 +243,15 @@ async fn waiting_and_restart_bench(waiting: usize) {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        println!("waiting: {waiting} runs admitted in {admitted:.1} s ({:.0} events/s), all on timers after {:.1} s",
-            waiting as f64 / admitted, start.elapsed().as_secs_f64());
-        println!("  RSS with {waiting} runs waiting   {:.0} MB (process before: {rss_before:.0} MB)", rss_mb());
+        println!(
+            "waiting: {waiting} runs admitted in {admitted:.1} s ({:.0} events/s), all on timers after {:.1} s",
+            waiting as f64 / admitted,
+            start.elapsed().as_secs_f64()
+        );
+        println!(
+            "  RSS with {waiting} runs waiting   {:.0} MB (process before: {rss_before:.0} MB)",
+            rss_mb()
+        );
         let _ = stop_tx.send(true);
         runner.await.unwrap().unwrap();
         // One runnable run for the restart measurement: admitted, not executed.
@@ -218,19 +265,31 @@ async fn waiting_and_restart_bench(waiting: usize) {
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let runner = {
         let engine = engine.clone();
-        tokio::spawn(async move { engine.run(async move { let _ = stop_rx.wait_for(|s| *s).await; }).await })
+        tokio::spawn(async move {
+            engine
+                .run(async move {
+                    let _ = stop_rx.wait_for(|s| *s).await;
+                })
+                .await
+        })
     };
     while engine.transitions() == 0 {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    println!("restart: store with {} runs reopened in {opened:.2} s; first step executed after {:.2} s",
-        waiting + 1, start.elapsed().as_secs_f64());
+    println!(
+        "restart: store with {} runs reopened in {opened:.2} s; first step executed after {:.2} s",
+        waiting + 1,
+        start.elapsed().as_secs_f64()
+    );
     let _ = stop_tx.send(true);
     runner.await.unwrap().unwrap();
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         transitions_bench(env_usize("BENCH_RUNS", 1000)).await;
         waiting_and_restart_bench(env_usize("BENCH_WAITING", 100_000)).await;

@@ -103,7 +103,9 @@ impl Config {
     }
 
     pub fn data_dir(&self) -> PathBuf {
-        self.data_dir.clone().unwrap_or_else(|| PathBuf::from("data"))
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("data"))
     }
 
     pub fn workflows_dir(&self) -> PathBuf {
@@ -141,7 +143,8 @@ mod tests {
             ("OFFBOARD_BACKUP_URL", "file:///srv/backups"),
         ]
         .into();
-        cfg.apply_env(|k| env.get(k).map(|v| v.to_string())).unwrap();
+        cfg.apply_env(|k| env.get(k).map(|v| v.to_string()))
+            .unwrap();
         assert_eq!(cfg.data_dir(), PathBuf::from("/tmp/b"));
         assert_eq!(cfg.backup_dir(), PathBuf::from("/srv/backups"));
         assert_eq!(cfg.concurrency, Some(4));

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "offboard", version, about = "Durable joiner / mover / leaver workflows for Microsoft 365")]
+#[command(
+    name = "offboard",
+    version,
+    about = "Durable joiner / mover / leaver workflows for Microsoft 365"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -72,7 +72,11 @@ fn assert_each_backup_file_written_once(dir: &Path) -> usize {
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             let v: Value = serde_json::from_str(line).unwrap();
             let path = v["path"].as_str().unwrap().to_string();
-            assert!(seen.insert(path.clone()), "{path} written twice to the backup ({})", log.display());
+            assert!(
+                seen.insert(path.clone()),
+                "{path} written twice to the backup ({})",
+                log.display()
+            );
             total += 1;
         }
     }
@@ -138,12 +142,29 @@ fn killed_at_random_moments_the_leavers_end_exactly_as_an_uninterrupted_run() {
         }
     }
     let status = demo(crashed.path(), latency_ms).status().unwrap();
-    assert!(status.success(), "the demo did not complete after {kills} kills");
-    assert!(kills >= 10, "only {kills} kills landed before the demo finished");
-    assert!(inside_backup >= 1, "no kill landed inside a OneDrive backup");
+    assert!(
+        status.success(),
+        "the demo did not complete after {kills} kills"
+    );
+    assert!(
+        kills >= 10,
+        "only {kills} kills landed before the demo finished"
+    );
+    assert!(
+        inside_backup >= 1,
+        "no kill landed inside a OneDrive backup"
+    );
 
-    assert_eq!(fingerprint(crashed.path()), expected_state, "final tenant state differs");
+    assert_eq!(
+        fingerprint(crashed.path()),
+        expected_state,
+        "final tenant state differs"
+    );
     assert_each_backup_file_written_once(crashed.path());
-    assert_eq!(logical_outcomes(crashed.path()), expected_outcomes, "outcomes differ");
+    assert_eq!(
+        logical_outcomes(crashed.path()),
+        expected_outcomes,
+        "outcomes differ"
+    );
     eprintln!("{kills} kills ({inside_backup} inside a backup); uninterrupted run took {full:?}");
 }

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{TestEnv, event, example_tenant, workflow};
+use offboard::clock::Clock;
 use offboard::engine::{RunStatus, StepStatus, WaitReason};
 use offboard::tenant::sim::SimFaults;
 use serde_json::json;
@@ -42,7 +43,10 @@ async fn an_event_delivered_twice_makes_one_run() {
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.runs, b.runs);
     assert_eq!(a.runs.len(), 1);
-    assert!(a.duplicate != b.duplicate, "exactly one of the two is the duplicate");
+    assert!(
+        a.duplicate != b.duplicate,
+        "exactly one of the two is the duplicate"
+    );
     let again = env.engine.submit(e).await.unwrap();
     assert!(again.duplicate);
     assert_eq!(again.runs, a.runs);
@@ -53,7 +57,12 @@ async fn an_event_delivered_twice_makes_one_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_later_event_for_the_same_subject_waits_for_the_current_run() {
     let env = TestEnv::start(vec![workflow(&disable_wf(""))], example_tenant()).await;
-    let first = env.engine.submit(event("e1", "hr.leaver", DANA, json!({}))).await.unwrap().runs[0];
+    let first = env
+        .engine
+        .submit(event("e1", "hr.leaver", DANA, json!({})))
+        .await
+        .unwrap()
+        .runs[0];
     env.wait_status(first, RunStatus::Waiting).await;
     // Another subject-family run for the same person (different case in the UPN) queues.
     let second = env
@@ -63,13 +72,22 @@ async fn a_later_event_for_the_same_subject_waits_for_the_current_run() {
         .unwrap()
         .runs[0];
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert_eq!(env.engine.run_record(&second).unwrap().status, RunStatus::Pending);
+    assert_eq!(
+        env.engine.run_record(&second).unwrap().status,
+        RunStatus::Pending
+    );
     env.settle().await;
     let a = env.engine.run_record(&first).unwrap();
     let b = env.engine.run_record(&second).unwrap();
-    assert_eq!((a.status, b.status), (RunStatus::Succeeded, RunStatus::Succeeded));
+    assert_eq!(
+        (a.status, b.status),
+        (RunStatus::Succeeded, RunStatus::Succeeded)
+    );
     let b_started = b.steps[0].first_started_at.unwrap();
-    assert!(b_started >= a.updated_at, "the second run started before the first ended");
+    assert!(
+        b_started >= a.updated_at,
+        "the second run started before the first ended"
+    );
     env.stop().await;
 }
 
@@ -78,14 +96,24 @@ async fn a_corrected_leaver_replaces_a_run_still_waiting_for_its_day() {
     let env = TestEnv::start(common::repo_workflows(), example_tenant()).await;
     let old = env
         .engine
-        .submit(event("l1", "hr.leaver", DANA, json!({"lastWorkingDay": "2027-03-31"})))
+        .submit(event(
+            "l1",
+            "hr.leaver",
+            DANA,
+            json!({"lastWorkingDay": "2027-03-31"}),
+        ))
         .await
         .unwrap()
         .runs[0];
     env.wait_status(old, RunStatus::Waiting).await;
     let new = env
         .engine
-        .submit(event("l2", "hr.leaver", DANA, json!({"lastWorkingDay": "2027-01-15"})))
+        .submit(event(
+            "l2",
+            "hr.leaver",
+            DANA,
+            json!({"lastWorkingDay": "2027-01-15"}),
+        ))
         .await
         .unwrap()
         .runs[0];
@@ -93,8 +121,14 @@ async fn a_corrected_leaver_replaces_a_run_still_waiting_for_its_day() {
     assert_eq!(old.status, RunStatus::Cancelled);
     assert!(old.reason.unwrap().contains("superseded by event l2"));
     let new = env.wait_status(new, RunStatus::Waiting).await;
-    assert_eq!(new.wake_at.unwrap().to_rfc3339(), "2027-01-16T00:00:00+00:00");
-    assert!(env.sim.user(DANA).unwrap().account_enabled, "nothing changed yet");
+    assert_eq!(
+        new.wake_at.unwrap().to_rfc3339(),
+        "2027-01-16T00:00:00+00:00"
+    );
+    assert!(
+        env.sim.user(DANA).unwrap().account_enabled,
+        "nothing changed yet"
+    );
     env.stop().await;
 }
 
@@ -106,53 +140,100 @@ async fn retryable_failures_back_off_on_durable_timers_then_fail_with_the_reason
         retry_after_ms: 3000,
         ..SimFaults::default()
     });
-    let run = env.engine.submit(event("e1", "hr.leaver", DANA, json!({}))).await.unwrap().runs[0];
+    let run = env
+        .engine
+        .submit(event("e1", "hr.leaver", DANA, json!({})))
+        .await
+        .unwrap()
+        .runs[0];
     env.clock.advance(chrono::Duration::hours(2));
     env.engine.poke_timers();
     let waiting = env
         .wait_for(run, |r| r.wait_reason == Some(WaitReason::Retry))
         .await;
     let backoff = waiting.wake_at.unwrap() - env.clock.now();
-    assert!(backoff > chrono::Duration::milliseconds(2500), "Retry-After of 3 s was not honoured: {backoff}");
-    assert!(env.engine.store().timer_count() >= 1, "the retry is a durable timer");
+    assert!(
+        backoff > chrono::Duration::milliseconds(2500),
+        "Retry-After of 3 s was not honoured: {backoff}"
+    );
+    assert!(
+        env.engine.store().timer_count() >= 1,
+        "the retry is a durable timer"
+    );
     env.settle().await;
     let r = env.engine.run_record(&run).unwrap();
     assert_eq!(r.status, RunStatus::Failed);
     assert_eq!(r.steps[1].failures, 3);
-    assert!(r.reason.as_deref().unwrap().contains("TooManyRequests"), "{:?}", r.reason);
+    assert!(
+        r.reason.as_deref().unwrap().contains("TooManyRequests"),
+        "{:?}",
+        r.reason
+    );
     let journal = env.engine.run_view(&run).unwrap().journal;
-    assert_eq!(journal.iter().filter(|j| j.attempt.outcome == "retry").count(), 2);
+    assert_eq!(
+        journal
+            .iter()
+            .filter(|j| j.attempt.outcome == "retry")
+            .count(),
+        2
+    );
     env.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_run_restarts_from_the_failed_step_or_a_named_one() {
     let env = TestEnv::start(vec![workflow(&disable_wf(""))], example_tenant()).await;
-    env.sim.set_faults(SimFaults { transient_rate: 1.0, ..SimFaults::default() });
-    let run = env.engine.submit(event("e1", "hr.leaver", DANA, json!({}))).await.unwrap().runs[0];
+    env.sim.set_faults(SimFaults {
+        transient_rate: 1.0,
+        ..SimFaults::default()
+    });
+    let run = env
+        .engine
+        .submit(event("e1", "hr.leaver", DANA, json!({})))
+        .await
+        .unwrap()
+        .runs[0];
     env.settle().await;
-    assert_eq!(env.engine.run_record(&run).unwrap().status, RunStatus::Failed);
+    assert_eq!(
+        env.engine.run_record(&run).unwrap().status,
+        RunStatus::Failed
+    );
     env.sim.set_faults(SimFaults::default());
     let restarted = env.engine.restart(run, None).await.unwrap();
-    assert_eq!(restarted.cursor, 1, "restart resumes at the failed step, not the wait");
+    assert_eq!(
+        restarted.cursor, 1,
+        "restart resumes at the failed step, not the wait"
+    );
     env.settle().await;
     let r = env.engine.run_record(&run).unwrap();
     assert_eq!(r.status, RunStatus::Succeeded);
     assert!(!env.sim.user(DANA).unwrap().account_enabled);
     // From a named step: the wait is fixed again and the idempotent steps repeat harmlessly.
     let err = env.engine.restart(run, Some("nope")).await.unwrap_err();
-    assert!(err.to_string().contains("only failed, blocked or cancelled"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("only failed, blocked or cancelled"),
+        "{err}"
+    );
     env.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarting_from_an_unknown_step_names_the_known_ones() {
     let env = TestEnv::start(vec![workflow(&disable_wf(""))], example_tenant()).await;
-    let run = env.engine.submit(event("e1", "hr.leaver", DANA, json!({}))).await.unwrap().runs[0];
+    let run = env
+        .engine
+        .submit(event("e1", "hr.leaver", DANA, json!({})))
+        .await
+        .unwrap()
+        .runs[0];
     env.wait_status(run, RunStatus::Waiting).await;
     env.engine.cancel(run).await.unwrap();
     let err = env.engine.restart(run, Some("delete")).await.unwrap_err();
-    assert!(err.to_string().contains("cool-off, disable, revoke"), "{err}");
+    assert!(
+        err.to_string().contains("cool-off, disable, revoke"),
+        "{err}"
+    );
     let r = env.engine.restart(run, Some("revoke")).await.unwrap();
     assert_eq!(r.cursor, 2);
     env.stop().await;
@@ -161,23 +242,54 @@ async fn restarting_from_an_unknown_step_names_the_known_ones() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_ends_a_waiting_run_and_hands_the_subject_to_the_next() {
     let env = TestEnv::start(vec![workflow(&disable_wf(""))], example_tenant()).await;
-    let first = env.engine.submit(event("e1", "hr.leaver", DANA, json!({}))).await.unwrap().runs[0];
+    let first = env
+        .engine
+        .submit(event("e1", "hr.leaver", DANA, json!({})))
+        .await
+        .unwrap()
+        .runs[0];
     env.wait_status(first, RunStatus::Waiting).await;
-    let second = env.engine.submit(event("e2", "hr.leaver", DANA, json!({}))).await.unwrap().runs[0];
+    let second = env
+        .engine
+        .submit(event("e2", "hr.leaver", DANA, json!({})))
+        .await
+        .unwrap()
+        .runs[0];
     env.engine.cancel(first).await.unwrap();
-    assert_eq!(env.engine.run_record(&first).unwrap().status, RunStatus::Cancelled);
+    assert_eq!(
+        env.engine.run_record(&first).unwrap().status,
+        RunStatus::Cancelled
+    );
     env.wait_status(second, RunStatus::Waiting).await;
-    assert!(env.engine.cancel(first).await.is_err(), "cancelling twice is a conflict");
-    assert!(env.sim.user(DANA).unwrap().account_enabled, "the cancelled run changed nothing");
+    assert!(
+        env.engine.cancel(first).await.is_err(),
+        "cancelling twice is a conflict"
+    );
+    assert!(
+        env.sim.user(DANA).unwrap().account_enabled,
+        "the cancelled run changed nothing"
+    );
     env.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_step_that_requires_approval_waits_for_it() {
-    let env = TestEnv::start(vec![workflow(&disable_wf("approval = true"))], example_tenant()).await;
-    let run = env.engine.submit(event("e1", "hr.leaver", DANA, json!({}))).await.unwrap().runs[0];
+    let env = TestEnv::start(
+        vec![workflow(&disable_wf("approval = true"))],
+        example_tenant(),
+    )
+    .await;
+    let run = env
+        .engine
+        .submit(event("e1", "hr.leaver", DANA, json!({})))
+        .await
+        .unwrap()
+        .runs[0];
     env.settle_until_approval(run).await;
-    assert!(env.sim.user(DANA).unwrap().account_enabled, "nothing happens before the approval");
+    assert!(
+        env.sim.user(DANA).unwrap().account_enabled,
+        "nothing happens before the approval"
+    );
     env.engine.approve(run).await.unwrap();
     env.settle().await;
     let r = env.engine.run_record(&run).unwrap();
@@ -190,7 +302,12 @@ async fn a_step_that_requires_approval_waits_for_it() {
 async fn a_run_keeps_its_pinned_definition_and_resumes_after_a_restart() {
     let sim = example_tenant();
     let env = TestEnv::start(vec![workflow(&disable_wf(""))], sim.clone()).await;
-    let run = env.engine.submit(event("e1", "hr.leaver", DANA, json!({}))).await.unwrap().runs[0];
+    let run = env
+        .engine
+        .submit(event("e1", "hr.leaver", DANA, json!({})))
+        .await
+        .unwrap()
+        .runs[0];
     env.wait_status(run, RunStatus::Waiting).await;
     let dir = env.dir.clone();
     let keep = env.stop().await;
@@ -204,7 +321,10 @@ async fn a_run_keeps_its_pinned_definition_and_resumes_after_a_restart() {
     assert_eq!(r.status, RunStatus::Succeeded);
     assert_eq!(r.workflow_version, 1);
     assert_eq!(r.steps[1].status, StepStatus::Succeeded);
-    assert!(!env.sim.user(DANA).unwrap().account_enabled, "v1's disable step ran");
+    assert!(
+        !env.sim.user(DANA).unwrap().account_enabled,
+        "v1's disable step ran"
+    );
     env.stop().await;
     drop(keep);
 }
@@ -212,9 +332,19 @@ async fn a_run_keeps_its_pinned_definition_and_resumes_after_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_that_triggers_nothing_is_remembered_as_handled() {
     let env = TestEnv::start(vec![workflow(&disable_wf(""))], example_tenant()).await;
-    let s = env.engine.submit(event("j1", "hr.joiner", DANA, json!({}))).await.unwrap();
+    let s = env
+        .engine
+        .submit(event("j1", "hr.joiner", DANA, json!({})))
+        .await
+        .unwrap();
     assert!(s.runs.is_empty());
     assert!(s.note.unwrap().contains("no workflow"));
-    assert!(env.engine.submit(event("j1", "hr.joiner", DANA, json!({}))).await.unwrap().duplicate);
+    assert!(
+        env.engine
+            .submit(event("j1", "hr.joiner", DANA, json!({})))
+            .await
+            .unwrap()
+            .duplicate
+    );
     env.stop().await;
 }

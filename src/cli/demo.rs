@@ -6,8 +6,8 @@
 
 use super::demo_report::{Expectations, report};
 use crate::clock::{Clock, SimClock};
-use crate::engine::{Engine, EngineConfig, JsonlSink, RunStatus, drain_outbox};
 use crate::engine::Registry;
+use crate::engine::{Engine, EngineConfig, JsonlSink, RunStatus, drain_outbox};
 use crate::event::CloudEvent;
 use crate::steps::StepEnv;
 use crate::store::Store;
@@ -137,14 +137,20 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         let expectations = Expectations::load(&args.expected)?;
         let failures = expectations.check(&engine)?;
         if !failures.is_empty() || !sim.damage().is_empty() {
-            bail!("{} unexpected end states, {} damage records", failures.len(), sim.damage().len());
+            bail!(
+                "{} unexpected end states, {} damage records",
+                failures.len(),
+                sim.damage().len()
+            );
         }
         return Ok(());
     }
     let expectations = Expectations::load(&args.expected)?;
     let ok = report(&engine, &sim, &expectations, &outcomes_path)?;
     if !ok {
-        bail!("some runs ended in an unexpected state or the tenant recorded damage (see the report)");
+        bail!(
+            "some runs ended in an unexpected state or the tenant recorded damage (see the report)"
+        );
     }
     Ok(())
 }

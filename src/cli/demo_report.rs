@@ -63,7 +63,11 @@ impl Expectations {
                         .as_ref()
                         .map(|p| format!(" with a reason mentioning \"{p}\""))
                         .unwrap_or_default(),
-                    if reason.is_empty() { String::new() } else { format!("; reason: {reason}") }
+                    if reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; reason: {reason}")
+                    }
                 ));
             }
         }
@@ -116,9 +120,18 @@ pub fn report(
     }
     let failures = expectations.check(engine)?;
     let damage = sim.damage();
-    println!("\nDamage recorded by the simulated tenant: {}", damage.len());
+    println!(
+        "\nDamage recorded by the simulated tenant: {}",
+        damage.len()
+    );
     for d in &damage {
-        println!("    {} {} {}: {}", d.at.format("%Y-%m-%d %H:%M"), d.rule, d.user, d.what);
+        println!(
+            "    {} {} {}: {}",
+            d.at.format("%Y-%m-%d %H:%M"),
+            d.rule,
+            d.user,
+            d.what
+        );
     }
     println!("Outcome events written to {}", outcomes.display());
     if failures.is_empty() {

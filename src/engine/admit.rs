@@ -170,7 +170,10 @@ impl Engine {
         let waiting_for_date = old.workflow == wf.name
             && old.status == RunStatus::Waiting
             && old.wait_reason == Some(WaitReason::Timer)
-            && old.steps.get(old.cursor).is_some_and(|s| s.action == "wait_until")
+            && old
+                .steps
+                .get(old.cursor)
+                .is_some_and(|s| s.action == "wait_until")
             && old.steps[..old.cursor]
                 .iter()
                 .all(|s| matches!(s.action.as_str(), "wait" | "wait_until"));

@@ -19,7 +19,7 @@ use tracing::{Instrument, debug, info_span, warn};
 
 /// What the loop does after a step transition.
 enum Next {
-    Continue(RunRecord),
+    Continue(Box<RunRecord>),
     Stop,
 }
 
@@ -37,8 +37,13 @@ impl Inner {
         let wf = match self.registry.pinned(&self.store, id, &run.workflow_hash) {
             Ok(wf) => wf,
             Err(e) => {
-                self.finish(run, RunStatus::Failed, Some(e.to_string()), WriteBatch::new())
-                    .await?;
+                self.finish(
+                    run,
+                    RunStatus::Failed,
+                    Some(e.to_string()),
+                    WriteBatch::new(),
+                )
+                .await?;
                 return Ok(());
             }
         };
@@ -67,7 +72,7 @@ impl Inner {
                 .instrument(info_span!("step", step = %def.id))
                 .await?;
             match next {
-                Next::Continue(r) => run = r,
+                Next::Continue(r) => run = *r,
                 Next::Stop => return Ok(()),
             }
         }
@@ -205,19 +210,18 @@ impl Inner {
             outputs: &outputs,
             env: &self.config.step_env,
         };
-        let outcome = match tokio::time::timeout(def.timeout, action.execute(&ctx, &*self.tenant))
-            .await
-        {
-            Ok(o) => o,
-            Err(_) => StepOutcome::Retry {
-                after: None,
-                reason: format!(
-                    "step `{}` ({action}) did not finish within its timeout of {}",
-                    def.id,
-                    humantime::format_duration(def.timeout)
-                ),
-            },
-        };
+        let outcome =
+            match tokio::time::timeout(def.timeout, action.execute(&ctx, &*self.tenant)).await {
+                Ok(o) => o,
+                Err(_) => StepOutcome::Retry {
+                    after: None,
+                    reason: format!(
+                        "step `{}` ({action}) did not finish within its timeout of {}",
+                        def.id,
+                        humantime::format_duration(def.timeout)
+                    ),
+                },
+            };
         debug!(attempt, ?outcome, "Step attempt finished.");
 
         // Checkpoint after.
@@ -318,7 +322,7 @@ impl Inner {
         batch.put_run(&run);
         self.store.commit(batch).await?;
         self.transitions.fetch_add(1, Ordering::Relaxed);
-        Ok(Next::Continue(run))
+        Ok(Next::Continue(Box::new(run)))
     }
 
     /// Puts the run on a durable timer and releases it.

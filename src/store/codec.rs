@@ -25,7 +25,9 @@ pub fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> StoreRes
         }),
         Some((v, _)) => Err(StoreError::Decode {
             what,
-            reason: format!("schema version {v} is not supported by this build (expects {VERSION})"),
+            reason: format!(
+                "schema version {v} is not supported by this build (expects {VERSION})"
+            ),
         }),
         None => Err(StoreError::Decode {
             what,

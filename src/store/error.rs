@@ -5,7 +5,9 @@ pub type StoreResult<T, E = StoreError> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("the store at {path} could not be opened: {source}. Is another offboard process using it?")]
+    #[error(
+        "the store at {path} could not be opened: {source}. Is another offboard process using it?"
+    )]
     Open { path: String, source: sled::Error },
     #[error("store I/O failed: {0}")]
     Sled(#[from] sled::Error),

@@ -57,18 +57,15 @@ pub trait Tenant: Send + Sync {
     /// `Set-Mailbox -Type`
     async fn set_mailbox_type(&self, user: &UserId, kind: MailboxType) -> TenantResult<()>;
     /// `Set-Mailbox -HiddenFromAddressListsEnabled`
-    async fn set_hidden_from_address_lists(&self, user: &UserId, hidden: bool)
-    -> TenantResult<()>;
+    async fn set_hidden_from_address_lists(&self, user: &UserId, hidden: bool) -> TenantResult<()>;
     /// `Set-Mailbox -ForwardingSmtpAddress` (None clears forwarding).
     async fn set_forwarding(&self, user: &UserId, smtp: Option<&str>) -> TenantResult<()>;
     /// `Get-MailboxPermission`
-    async fn get_mailbox_permissions(&self, user: &UserId)
-    -> TenantResult<Vec<MailboxPermission>>;
+    async fn get_mailbox_permissions(&self, user: &UserId) -> TenantResult<Vec<MailboxPermission>>;
     /// `Add-MailboxPermission -AccessRights FullAccess`
     async fn add_mailbox_full_access(&self, user: &UserId, trustee: &str) -> TenantResult<()>;
     /// `Remove-MailboxPermission -AccessRights FullAccess`
-    async fn remove_mailbox_full_access(&self, user: &UserId, trustee: &str)
-    -> TenantResult<()>;
+    async fn remove_mailbox_full_access(&self, user: &UserId, trustee: &str) -> TenantResult<()>;
     /// §5.1 `mailboxSettings/automaticRepliesSetting`
     async fn get_auto_reply(&self, user: &UserId) -> TenantResult<AutoReply>;
     /// §5.2

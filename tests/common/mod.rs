@@ -126,7 +126,11 @@ impl TestEnv {
     }
 
     /// Waits (without moving the clock) until `pred` holds for the run.
-    pub async fn wait_for(&self, run: offboard::ids::RunId, pred: impl Fn(&RunRecord) -> bool) -> RunRecord {
+    pub async fn wait_for(
+        &self,
+        run: offboard::ids::RunId,
+        pred: impl Fn(&RunRecord) -> bool,
+    ) -> RunRecord {
         for _ in 0..2000 {
             let r = self.engine.run_record(&run).unwrap();
             if pred(&r) {
@@ -134,7 +138,10 @@ impl TestEnv {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        panic!("run {run} never reached the expected state: {:?}", self.engine.run_record(&run).unwrap());
+        panic!(
+            "run {run} never reached the expected state: {:?}",
+            self.engine.run_record(&run).unwrap()
+        );
     }
 
     pub async fn wait_status(&self, run: offboard::ids::RunId, status: RunStatus) -> RunRecord {
