@@ -21,16 +21,23 @@ pub enum StepOutcome {
     Done(StepReport),
     /// Not finished yet (e.g. group licensing still processing): run the step again at `until`.
     /// Does not count as a failed attempt.
-    WaitUntil { until: DateTime<Utc>, reason: String },
+    WaitUntil {
+        until: DateTime<Utc>,
+        reason: String,
+    },
     /// Retryable failure; `after` is the service's Retry-After when it gave one.
     Retry {
         after: Option<Duration>,
         reason: String,
     },
     /// Permanent failure, with a reason a person can act on.
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
     /// A precondition needs a person (R4, R9, ...).
-    Blocked { reason: String },
+    Blocked {
+        reason: String,
+    },
 }
 
 impl StepOutcome {
@@ -63,7 +70,9 @@ impl StepOutcome {
                 ),
             },
             ErrorKind::OnPremisesMastered => StepOutcome::Blocked {
-                reason: format!("{reason}. The account is synced from on-premises AD (R9): make the change there."),
+                reason: format!(
+                    "{reason}. The account is synced from on-premises AD (R9): make the change there."
+                ),
             },
             _ => StepOutcome::Failed { reason },
         }
