@@ -1,0 +1,207 @@
+//! The simulated tenant's whole state: plain serializable data (persisted as JSON) plus the
+//! lookups every operation shares. Operations live in users/licenses/mail/drive.rs.
+
+use super::damage::Damage;
+use super::errors;
+use crate::ids::{DriveId, GroupId, SkuId, UserId};
+use crate::tenant::{
+    AssignedLicense, AutoReply, Group, MailboxType, PrepaidUnits, ServicePlan, TenantResult,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct State {
+    pub tenant: String,
+    pub group_licensing_delay_seconds: u64,
+    pub delta_page_size: usize,
+    pub skus: BTreeMap<SkuId, SkuState>,
+    pub users: BTreeMap<UserId, UserState>,
+    pub groups: BTreeMap<GroupId, GroupState>,
+    pub roles: Vec<RoleState>,
+    pub mailboxes: BTreeMap<UserId, MailboxState>,
+    pub drives: BTreeMap<DriveId, DriveState>,
+    /// Group-license changes not yet processed (R10: asynchronous).
+    pub pending: Vec<PendingLicense>,
+    pub damage: Vec<Damage>,
+    pub calls: BTreeMap<String, u64>,
+    /// Downloads per `"{drive}/{item}"`.
+    pub downloads: BTreeMap<String, u64>,
+    pub request_seq: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkuState {
+    pub sku_id: SkuId,
+    pub sku_part_number: String,
+    pub capability_status: String,
+    pub prepaid_units: PrepaidUnits,
+    pub other_consumed_units: i64,
+    pub service_plans: Vec<ServicePlan>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserState {
+    pub id: UserId,
+    pub user_principal_name: String,
+    pub display_name: String,
+    pub mail: Option<String>,
+    pub account_enabled: bool,
+    pub usage_location: Option<String>,
+    pub on_premises_sync_enabled: Option<bool>,
+    pub manager: Option<UserId>,
+    pub direct_licenses: Vec<AssignedLicense>,
+    /// Processed group-license paths.
+    pub group_paths: Vec<GroupPath>,
+    pub sign_in_sessions_valid_from: Option<DateTime<Utc>>,
+    pub deleted_date_time: Option<DateTime<Utc>>,
+}
+
+/// One processed group-license path of a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupPath {
+    pub sku_id: SkuId,
+    pub group: GroupId,
+    /// `None` = Active; `Some("CountViolation")` when no seat was free.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupState {
+    pub group: Group,
+    pub members: BTreeSet<UserId>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleState {
+    pub id: String,
+    pub display_name: String,
+    pub role_template_id: String,
+    pub members: BTreeSet<UserId>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MailboxState {
+    pub kind: MailboxType,
+    pub primary_smtp_address: String,
+    pub forwarding_smtp_address: Option<String>,
+    pub deliver_to_mailbox_and_forward: bool,
+    pub hidden: bool,
+    pub litigation_hold: bool,
+    pub archive: bool,
+    pub size_bytes: u64,
+    pub full_access: Vec<String>,
+    pub auto_reply: AutoReply,
+    /// R3: the license left while it was a user mailbox; Exchange is removing it.
+    pub deprovisioning: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriveState {
+    pub id: DriveId,
+    pub owner: UserId,
+    pub web_url: String,
+    /// Root first, then in creation order.
+    pub items: Vec<ItemState>,
+    /// Granted permissions: (item id, permission).
+    pub permissions: Vec<(String, crate::tenant::DrivePermission)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemState {
+    pub id: String,
+    pub name: String,
+    pub parent_id: Option<String>,
+    pub size: u64,
+    pub is_folder: bool,
+    pub sha256: Option<String>,
+    pub last_modified: DateTime<Utc>,
+    pub last_downloaded: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingLicense {
+    pub user: UserId,
+    pub group: GroupId,
+    pub due: DateTime<Utc>,
+}
+
+impl State {
+    /// Next fake `request-id` (deterministic, GUID-shaped).
+    pub fn next_request_id(&mut self) -> String {
+        self.request_seq += 1;
+        format!("5e1a0000-0000-4000-8000-{:012x}", self.request_seq)
+    }
+
+    /// An active (not soft-deleted) user by id or UPN (case-insensitive).
+    pub fn find_user(&self, id_or_upn: &str) -> Option<&UserState> {
+        self.find_any_user(id_or_upn)
+            .filter(|u| u.deleted_date_time.is_none())
+    }
+
+    /// A user by id or UPN, soft-deleted or not.
+    pub fn find_any_user(&self, id_or_upn: &str) -> Option<&UserState> {
+        let key = id_or_upn.trim();
+        if let Some(u) = self.users.get(&UserId::new(key.to_ascii_lowercase())) {
+            return Some(u);
+        }
+        self.users
+            .values()
+            .find(|u| u.user_principal_name.eq_ignore_ascii_case(key))
+    }
+
+    /// The id of the active user, or `NotFound` as `/users/{id}` returns it.
+    pub fn active_id(&self, id_or_upn: &str) -> TenantResult<UserId> {
+        self.find_user(id_or_upn)
+            .map(|u| u.id.clone())
+            .ok_or_else(|| errors::user_not_found(id_or_upn))
+    }
+
+    pub fn user_mut(&mut self, id: &UserId) -> TenantResult<&mut UserState> {
+        match self.users.get_mut(id) {
+            Some(u) if u.deleted_date_time.is_none() => Ok(u),
+            _ => Err(errors::user_not_found(id.as_str())),
+        }
+    }
+
+    pub fn sku_by_ref(&self, r: &str) -> Option<&SkuState> {
+        let r = r.trim();
+        self.skus
+            .get(&SkuId::new(r.to_ascii_lowercase()))
+            .or_else(|| {
+                self.skus
+                    .values()
+                    .find(|s| s.sku_part_number.eq_ignore_ascii_case(r))
+            })
+    }
+
+    pub fn drive_of(&self, user: &UserId) -> Option<&DriveState> {
+        self.drives.values().find(|d| &d.owner == user)
+    }
+
+    pub fn record_damage(&mut self, at: DateTime<Utc>, user: &UserId, rule: &str, what: String) {
+        let upn = self
+            .users
+            .get(user)
+            .map(|u| u.user_principal_name.clone())
+            .unwrap_or_else(|| user.to_string());
+        tracing::debug!(rule, user = %upn, "Simulated tenant recorded damage.");
+        self.damage.push(Damage {
+            at,
+            user: upn,
+            rule: rule.to_string(),
+            what,
+        });
+    }
+}
