@@ -19,7 +19,8 @@ const GIVE_UP_AFTER_HOURS: i64 = 2;
 /// One way the user holds a SKU: directly (`None`) or through a group.
 type Path = (SkuId, Option<GroupId>);
 
-/// The Exchange license to keep: direct first, then one with a Plan 2-class mailbox plan.
+/// The Exchange license to keep: direct first, then one with a Plan 2-class mailbox plan,
+/// then the smallest SKU (a standalone Exchange Online plan before a suite).
 fn choose_kept(
     paths: &BTreeSet<Path>,
     user: &User,
@@ -43,7 +44,11 @@ fn choose_kept(
                     Some(g) => member_of.contains(g) && user.holds_sku(s),
                 }
         })
-        .min_by_key(|(s, g)| (g.is_some(), !enterprise(s), s.clone()))
+        // fewest plans = the standalone Exchange SKU rather than a whole suite seat
+        .min_by_key(|(s, g)| {
+            let plans = skus.get(s).map_or(usize::MAX, |k| k.service_plans.len());
+            (g.is_some(), !enterprise(s), plans, s.clone())
+        })
         .cloned()
 }
 

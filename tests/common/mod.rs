@@ -167,7 +167,9 @@ pub fn scenario(patch: Value, extra_users: Vec<Value>, groups: Vec<Value>) -> Va
         "tenant": "contoso.com",
         "groupLicensingDelaySeconds": 60,
         "skus": [
-            {"skuId": E3, "skuPartNumber": "SPE_E3", "prepaidUnits": {"enabled": 50}, "servicePlans": exchange_plan()},
+            {"skuId": E3, "skuPartNumber": "SPE_E3", "prepaidUnits": {"enabled": 50}, "servicePlans": [
+                {"servicePlanId": "efb87545-963c-4e0d-99df-69c6916d9eb0", "servicePlanName": "EXCHANGE_S_ENTERPRISE"},
+                {"servicePlanId": "5dbe027f-2339-4123-9542-606e4d348a72", "servicePlanName": "SHAREPOINTENTERPRISE"}]},
             {"skuId": EXO2, "skuPartNumber": "EXCHANGEENTERPRISE", "prepaidUnits": {"enabled": 10}, "servicePlans": exchange_plan()},
             {"skuId": PBI, "skuPartNumber": "POWER_BI_PRO", "prepaidUnits": {"enabled": 10},
              "servicePlans": [{"servicePlanId": "70d33638-9c74-4d01-bfd3-562de28bd4ba", "servicePlanName": "BI_AZURE_P2"}]}
