@@ -1,7 +1,15 @@
-//! Placeholder: being written.
+//! `mailbox.convert`: converts the mailbox to shared while it is still licensed (R3), gives
+//! the manager FullAccess, sets the auto-reply and hides it from address lists (Exchange, R17).
+//! The output records what the run added compared with the snapshot, so a restore undoes only that.
 
-use super::{StepContext, StepOutcome};
-use crate::tenant::Tenant;
+use super::subject::{
+    base_output, mailbox_of, manager_upn, resolve_user, same_principal, skus_by_id,
+};
+use super::{Snapshot, StepContext, StepOutcome, StepReport};
+use crate::tenant::{AutoReply, ErrorKind, MailboxPermission, MailboxType, Tenant};
+use crate::try_tenant;
+use serde_json::{Value, json};
+use std::time::Duration;
 
 pub const PARAMS: &[&str] = &[
     "manager",
@@ -10,6 +18,220 @@ pub const PARAMS: &[&str] = &[
     "grant_manager_full_access",
 ];
 
-pub async fn run(_ctx: &StepContext<'_>, _tenant: &dyn Tenant) -> StepOutcome {
-    StepOutcome::failed("mailbox_convert is not written yet")
+const REPLICATION_WAIT: Duration = Duration::from_secs(30);
+
+fn has_full_access(perms: &[MailboxPermission], who: &str) -> bool {
+    perms.iter().any(|p| {
+        same_principal(&p.user, who) && !p.deny && p.access_rights.iter().any(|r| r == "FullAccess")
+    })
+}
+
+fn desired_reply(message: &str) -> AutoReply {
+    AutoReply {
+        status: "alwaysEnabled".into(),
+        external_audience: "all".into(),
+        internal_reply_message: message.into(),
+        external_reply_message: message.into(),
+    }
+}
+
+pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
+    let user = match resolve_user(ctx, tenant).await {
+        Ok(u) => u,
+        Err(o) => return o,
+    };
+    let upn = user.user_principal_name.clone();
+    let mut output = base_output(&user);
+    let mailbox = match mailbox_of(tenant, &user).await {
+        Ok(Some(m)) => m,
+        Ok(None) => {
+            output.insert("mailbox".into(), Value::Null);
+            return StepOutcome::Done(StepReport {
+                observed: json!({"mailbox": null}),
+                changed: Vec::new(),
+                verified: json!({"note": format!("{upn} has no mailbox to convert")}),
+                output: Value::Object(output),
+            });
+        }
+        Err(o) => return o,
+    };
+    let baseline = Snapshot::from_outputs(ctx).and_then(|s| s.mailbox);
+    let mut changed = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+
+    // 1. convert (R3: only while licensed)
+    match mailbox.recipient_type_details {
+        MailboxType::SharedMailbox => {}
+        MailboxType::UserMailbox => {
+            let skus = match skus_by_id(tenant, &upn).await {
+                Ok(s) => s,
+                Err(o) => return o,
+            };
+            let licensed = user
+                .assigned_licenses
+                .iter()
+                .any(|l| super::subject::is_exchange(&skus, &l.sku_id));
+            if !licensed {
+                return StepOutcome::failed(format!(
+                    "the mailbox of {upn} is no longer licensed with an Exchange plan, so it cannot be \
+                     converted to shared and is being deprovisioned (R3). Assign an Exchange license \
+                     again, then restart this step"
+                ));
+            }
+            try_tenant!(
+                tenant
+                    .set_mailbox_type(&user.id, MailboxType::SharedMailbox)
+                    .await,
+                "converting the mailbox of {upn} to shared"
+            );
+            changed.push(format!(
+                "converted the mailbox of {upn} to a shared mailbox"
+            ));
+        }
+        other => {
+            return StepOutcome::failed(format!(
+                "the mailbox of {upn} is a {other:?}, not a user mailbox: convert it by hand if that is intended"
+            ));
+        }
+    }
+
+    // 2. FullAccess for the manager
+    let mut manager = None;
+    if ctx.param_bool("grant_manager_full_access", true) {
+        manager = match manager_upn(ctx, tenant, &user).await {
+            Ok(m) => m,
+            Err(o) => return o,
+        };
+        match &manager {
+            None => notes.push(format!(
+                "{upn} has no manager: nobody was given FullAccess to the mailbox"
+            )),
+            Some(m) => {
+                let perms = try_tenant!(
+                    tenant.get_mailbox_permissions(&user.id).await,
+                    "reading the mailbox permissions of {upn}"
+                );
+                if !has_full_access(&perms, m) {
+                    try_tenant!(
+                        tenant.add_mailbox_full_access(&user.id, m).await,
+                        "giving {m} FullAccess to the mailbox of {upn}"
+                    );
+                    changed.push(format!("gave {m} FullAccess to the mailbox of {upn}"));
+                }
+            }
+        }
+    }
+
+    // 3. auto-reply
+    let desired = ctx.param_str("auto_reply").map(desired_reply);
+    let mut previous_reply = None;
+    if let Some(want) = &desired {
+        let current = try_tenant!(
+            tenant.get_auto_reply(&user.id).await,
+            "reading the automatic replies of {upn}"
+        );
+        if &current != want {
+            try_tenant!(
+                tenant.set_auto_reply(&user.id, want).await,
+                "setting the automatic reply of {upn}"
+            );
+            changed.push(format!("set the automatic reply of {upn}"));
+        }
+        previous_reply = Some(current);
+    }
+
+    // 4. hide from address lists
+    let hide = ctx.param_bool("hide_from_address_lists", true);
+    let mut hidden_mastered_on_prem = false;
+    if hide && !mailbox.hidden_from_address_lists_enabled {
+        match tenant.set_hidden_from_address_lists(&user.id, true).await {
+            Ok(()) => changed.push(format!("hid {upn} from the address lists")),
+            Err(e) if e.kind == ErrorKind::OnPremisesMastered => {
+                hidden_mastered_on_prem = true;
+                notes.push(format!(
+                    "hiding {upn} from the address lists is mastered in on-premises AD \
+                     (msExchHideFromAddressLists): set it there"
+                ));
+            }
+            Err(e) => {
+                return StepOutcome::from_error(&format!("hiding {upn} from the address lists"), e);
+            }
+        }
+    }
+
+    // verify
+    let after = match mailbox_of(tenant, &user).await {
+        Ok(Some(m)) => m,
+        Ok(None) => {
+            return StepOutcome::failed(format!(
+                "the mailbox of {upn} disappeared while converting it: check it in the Exchange admin center"
+            ));
+        }
+        Err(o) => return o,
+    };
+    if after.recipient_type_details != MailboxType::SharedMailbox {
+        return StepOutcome::Retry {
+            after: Some(REPLICATION_WAIT),
+            reason: format!("the mailbox of {upn} does not report SharedMailbox yet (replication)"),
+        };
+    }
+    if let Some(m) = &manager {
+        let perms = try_tenant!(
+            tenant.get_mailbox_permissions(&user.id).await,
+            "re-reading the mailbox permissions of {upn}"
+        );
+        if !has_full_access(&perms, m) {
+            return StepOutcome::Retry {
+                after: Some(REPLICATION_WAIT),
+                reason: format!("FullAccess of {m} on the mailbox of {upn} is not visible yet"),
+            };
+        }
+    }
+    if hide && !hidden_mastered_on_prem && !after.hidden_from_address_lists_enabled {
+        return StepOutcome::Retry {
+            after: Some(REPLICATION_WAIT),
+            reason: format!("{upn} is not reported hidden from the address lists yet"),
+        };
+    }
+
+    // what the run added, relative to the snapshot when there is one
+    let (was_shared, was_hidden, manager_had_access, reply_before) = match &baseline {
+        Some(b) => (
+            b.mailbox.recipient_type_details == MailboxType::SharedMailbox,
+            b.mailbox.hidden_from_address_lists_enabled,
+            manager
+                .as_deref()
+                .is_some_and(|m| has_full_access(&b.full_access, m)),
+            b.auto_reply.clone().or(previous_reply),
+        ),
+        None => (
+            mailbox.recipient_type_details == MailboxType::SharedMailbox,
+            mailbox.hidden_from_address_lists_enabled,
+            manager.is_some() && !changed.iter().any(|c| c.contains("FullAccess")),
+            previous_reply,
+        ),
+    };
+    let reply_set = desired.is_some() && reply_before.as_ref() != desired.as_ref();
+    output.insert("mailbox".into(), json!(after.primary_smtp_address));
+    output.insert("convertedToShared".into(), json!(!was_shared));
+    output.insert(
+        "managerGranted".into(),
+        json!(manager.clone().filter(|_| !manager_had_access)),
+    );
+    output.insert("autoReplySet".into(), json!(reply_set));
+    if reply_set {
+        output.insert("previousAutoReply".into(), json!(reply_before));
+    }
+    output.insert(
+        "hidden".into(),
+        json!(after.hidden_from_address_lists_enabled && !was_hidden),
+    );
+    output.insert("notes".into(), json!(notes));
+    StepOutcome::Done(StepReport {
+        observed: json!({"mailbox": mailbox, "baselineFromSnapshot": baseline.is_some()}),
+        changed,
+        verified: json!({"recipientTypeDetails": after.recipient_type_details,
+            "managerFullAccess": manager, "hidden": after.hidden_from_address_lists_enabled}),
+        output: Value::Object(output),
+    })
 }

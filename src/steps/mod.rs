@@ -6,11 +6,14 @@ mod action;
 mod context;
 mod outcome;
 
+mod backup_files;
+mod drive_walk;
 mod licenses_remove;
 mod mailbox_convert;
 mod onedrive_backup;
 mod onedrive_grant;
 mod sessions_revoke;
+mod subject;
 mod user_delete;
 mod user_disable;
 mod user_snapshot;
@@ -18,3 +21,6 @@ mod user_snapshot;
 pub use action::Action;
 pub use context::{StepContext, StepEnv};
 pub use outcome::{StepOutcome, StepReport};
+pub use user_snapshot::{
+    Snapshot, SnapshotLicense, SnapshotMailbox, SnapshotManager, SnapshotRole,
+};

@@ -1,10 +1,149 @@
-//! Placeholder: being written.
+//! `user.delete`: soft-deletes the account (R1, restorable for 30 days) once nothing would be
+//! lost: not synced (R9), no shared or forwarding mailbox (R4), OneDrive backed up or handed
+//! over (R6). Already deleted → done with its deletion time.
 
-use super::{StepContext, StepOutcome};
-use crate::tenant::Tenant;
+use super::drive_walk::{enumerate, has_files};
+use super::subject::{is_not_found, lookup_key, mailbox_of, same_principal};
+use super::{StepContext, StepOutcome, StepReport};
+use crate::ids::UserId;
+use crate::tenant::{DeletedUser, ErrorKind, MailboxType, Tenant, User};
+use serde_json::{Value, json};
+use std::time::Duration;
 
 pub const PARAMS: &[&str] = &["onedrive"];
 
-pub async fn run(_ctx: &StepContext<'_>, _tenant: &dyn Tenant) -> StepOutcome {
-    StepOutcome::failed("user_delete is not written yet")
+fn done(user_id: &UserId, upn: &str, deleted: &DeletedUser, changed: Vec<String>) -> StepOutcome {
+    StepOutcome::Done(StepReport {
+        observed: json!({"deleted": !changed.is_empty()}),
+        changed,
+        verified: json!({"deletedDateTime": deleted.deleted_date_time}),
+        output: json!({"userId": user_id, "upn": upn, "deletedDateTime": deleted.deleted_date_time}),
+    })
+}
+
+/// The soft-deleted user matching `key` (object id or UPN), if any.
+async fn find_deleted(tenant: &dyn Tenant, key: &str) -> Result<Option<DeletedUser>, StepOutcome> {
+    match tenant.get_deleted_user(&UserId::new(key)).await {
+        Ok(d) => return Ok(Some(d)),
+        Err(e) if is_not_found(&e) => {}
+        Err(e) => {
+            return Err(StepOutcome::from_error(
+                &format!("looking for {key} among deleted users"),
+                e,
+            ));
+        }
+    }
+    match tenant.list_deleted_users().await {
+        Ok(list) => Ok(list
+            .into_iter()
+            .find(|d| same_principal(&d.user_principal_name, key) || d.id.as_str() == key)),
+        Err(e) => Err(StepOutcome::from_error(
+            &format!("listing deleted users to find {key}"),
+            e,
+        )),
+    }
+}
+
+/// Whether an earlier step left a verified backup or a manager grant of this drive.
+fn onedrive_handled(ctx: &StepContext<'_>, drive: &str) -> bool {
+    ctx.outputs.values().any(|o| {
+        let same_drive = o
+            .get("driveId")
+            .and_then(Value::as_str)
+            .is_none_or(|d| d == drive);
+        let flag = |k: &str| o.get(k).and_then(Value::as_bool) == Some(true);
+        same_drive && (flag("verified") || flag("granted"))
+    })
+}
+
+async fn preconditions(
+    ctx: &StepContext<'_>,
+    tenant: &dyn Tenant,
+    user: &User,
+) -> Option<StepOutcome> {
+    let upn = &user.user_principal_name;
+    if user.is_synced() {
+        return Some(StepOutcome::blocked(format!(
+            "{upn} is synced from on-premises AD (R9): delete it in on-premises AD; the next sync removes it from the cloud"
+        )));
+    }
+    match mailbox_of(tenant, user).await {
+        Err(o) => return Some(o),
+        Ok(Some(m)) if m.recipient_type_details == MailboxType::SharedMailbox => {
+            return Some(StepOutcome::blocked(format!(
+                "{upn} is the account behind a shared mailbox (R4): deleting it would lose the mailbox. \
+                 Keep the account (use mailbox=shared without user.delete) or convert the mailbox back first"
+            )));
+        }
+        Ok(Some(m)) if m.forwards() => {
+            return Some(StepOutcome::blocked(format!(
+                "the mailbox of {upn} forwards mail (R4): deleting the account breaks it. Turn forwarding off first"
+            )));
+        }
+        Ok(_) => {}
+    }
+    let drive = match tenant.get_drive(&user.id).await {
+        Ok(d) => d,
+        Err(e) if e.kind == ErrorKind::DriveNotFound => return None,
+        Err(e) => {
+            return Some(StepOutcome::from_error(
+                &format!("reading the OneDrive of {upn}"),
+                e,
+            ));
+        }
+    };
+    if ctx.param_str("onedrive") == Some("none") || onedrive_handled(ctx, drive.id.as_str()) {
+        return None;
+    }
+    match enumerate(tenant, &drive.id, upn).await {
+        Err(o) => Some(o),
+        Ok(items) if has_files(&items) => Some(StepOutcome::blocked(format!(
+            "the OneDrive of {upn} has files and this run neither verified a backup nor gave the manager access (R6): \
+             deleting the account starts its retention clock. Add onedrive.backup or onedrive.grant before user.delete, \
+             or set onedrive=none to let the files go"
+        ))),
+        Ok(_) => None,
+    }
+}
+
+pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
+    let key = lookup_key(ctx);
+    let user = match tenant.get_user(key).await {
+        Ok(u) => u,
+        Err(e) if is_not_found(&e) => {
+            return match find_deleted(tenant, key).await {
+                Ok(Some(d)) => done(&d.id, &d.user_principal_name, &d, Vec::new()),
+                Ok(None) => StepOutcome::failed(format!(
+                    "user {} (looked up as {key}) is neither in the tenant nor among deleted users: \
+                     it was purged or never existed; check the event subject",
+                    ctx.subject
+                )),
+                Err(o) => o,
+            };
+        }
+        Err(e) => return StepOutcome::from_error(&format!("reading user {}", ctx.subject), e),
+    };
+    let upn = user.user_principal_name.clone();
+    if let Some(stop) = preconditions(ctx, tenant, &user).await {
+        return stop;
+    }
+    match tenant.delete_user(&user.id).await {
+        Ok(()) => {}
+        // a lost response: the first delete went through
+        Err(e) if is_not_found(&e) => {}
+        Err(e) => return StepOutcome::from_error(&format!("deleting {upn}"), e),
+    }
+    match tenant.get_deleted_user(&user.id).await {
+        Ok(d) => done(
+            &user.id,
+            &upn,
+            &d,
+            vec![format!("soft-deleted {upn} (restorable for 30 days)")],
+        ),
+        Err(e) if is_not_found(&e) => StepOutcome::Retry {
+            after: Some(Duration::from_secs(30)),
+            reason: format!("{upn} does not show among deleted users yet (replication)"),
+        },
+        Err(e) => StepOutcome::from_error(&format!("verifying the deletion of {upn}"), e),
+    }
 }

@@ -1,10 +1,52 @@
-//! Placeholder: being written.
+//! `user.disable`: blocks sign-in (R16, first step of a leaver). Already disabled → done
+//! without a change; an account synced from on-premises AD (R9) must be disabled there.
 
-use super::{StepContext, StepOutcome};
+use super::subject::{base_output, resolve_user};
+use super::{StepContext, StepOutcome, StepReport};
 use crate::tenant::Tenant;
+use crate::try_tenant;
+use serde_json::{Value, json};
+use std::time::Duration;
 
 pub const PARAMS: &[&str] = &[];
 
-pub async fn run(_ctx: &StepContext<'_>, _tenant: &dyn Tenant) -> StepOutcome {
-    StepOutcome::failed("user_disable is not written yet")
+pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
+    let user = match resolve_user(ctx, tenant).await {
+        Ok(u) => u,
+        Err(o) => return o,
+    };
+    let upn = user.user_principal_name.clone();
+    let observed = json!({"accountEnabled": user.account_enabled,
+        "onPremisesSyncEnabled": user.on_premises_sync_enabled});
+    let mut changed = Vec::new();
+    if user.account_enabled {
+        if user.is_synced() {
+            return StepOutcome::blocked(format!(
+                "{upn} is synced from on-premises AD (R9): disable it there; restart this run after the next sync"
+            ));
+        }
+        try_tenant!(
+            tenant.set_account_enabled(&user.id, false).await,
+            "disabling sign-in for {upn}"
+        );
+        changed.push(format!("disabled sign-in for {upn}"));
+    }
+    let after = try_tenant!(
+        tenant.get_user(user.id.as_str()).await,
+        "re-reading {upn} to verify sign-in is disabled"
+    );
+    if after.account_enabled {
+        return StepOutcome::Retry {
+            after: Some(Duration::from_secs(30)),
+            reason: format!(
+                "{upn} still reports accountEnabled=true after disabling (directory replication); checking again"
+            ),
+        };
+    }
+    StepOutcome::Done(StepReport {
+        observed,
+        changed,
+        verified: json!({"accountEnabled": false}),
+        output: Value::Object(base_output(&user)),
+    })
 }

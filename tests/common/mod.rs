@@ -2,6 +2,9 @@
 //! engine.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+mod harness;
+pub use harness::*;
+
 use offboard::clock::SimClock;
 use offboard::engine::{Engine, EngineConfig, Registry, RunRecord, RunStatus};
 use offboard::event::CloudEvent;
