@@ -804,3 +804,29 @@ async fn every_mutation_is_on_disk_before_the_call_returns() {
     );
     assert_eq!(other.calls("set_forwarding"), 1);
 }
+
+#[tokio::test]
+async fn synced_user_mailbox_cannot_be_hidden_in_the_cloud_but_others_can() {
+    let t = tenant();
+    let sid = uid(&t, "sid.meyer@contoso.com");
+    assert_eq!(
+        kind(t.set_hidden_from_address_lists(&sid, true).await),
+        ErrorKind::OnPremisesMastered
+    );
+    let dana = uid(&t, "dana.lee@contoso.com");
+    t.set_hidden_from_address_lists(&dana, true).await.unwrap();
+    assert!(
+        t.get_mailbox(&dana)
+            .await
+            .unwrap()
+            .hidden_from_address_lists_enabled
+    );
+    t.remove_mailbox_full_access(&dana, "sam.ortiz@contoso.com")
+        .await
+        .unwrap();
+    t.remove_mailbox_full_access(&dana, "sam.ortiz@contoso.com")
+        .await
+        .unwrap();
+    let perms = t.get_mailbox_permissions(&dana).await.unwrap();
+    assert!(!perms.iter().any(|p| p.user == "sam.ortiz@contoso.com"));
+}
