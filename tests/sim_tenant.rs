@@ -748,3 +748,85 @@ fn bad_scenarios_fail_with_file_and_reason() {
     s.groups[0].licenses = vec!["NOPE".into()];
     assert!(SimTenant::from_scenario(s, SimClock::new()).is_err());
 }
+
+#[tokio::test]
+async fn group_license_without_a_free_seat_is_a_count_violation() {
+    let mut s = scenario();
+    let e3 = s
+        .skus
+        .iter_mut()
+        .find(|k| k.sku_part_number == "SPE_E3")
+        .unwrap();
+    e3.other_consumed_units = 39; // 39 + 11 = 50: no free seat
+    let t = SimTenant::from_scenario(s, SimClock::new()).unwrap();
+    assert_eq!(t.sku("SPE_E3").unwrap().free_units(), 0);
+    let otto = uid(&t, "otto.lang@contoso.com");
+    t.add_group_member(&GroupId::new(LIC_GROUP), &otto)
+        .await
+        .unwrap();
+    t.clock().advance(Duration::seconds(60));
+    let u = t.get_user(otto.as_str()).await.unwrap();
+    assert!(!u.holds_sku(&SkuId::new(E3)));
+    let st = u
+        .license_assignment_states
+        .iter()
+        .find(|s| s.sku_id.as_str() == E3)
+        .unwrap();
+    assert_eq!(
+        (st.state.as_str(), st.error.as_deref()),
+        ("Error", Some("CountViolation"))
+    );
+    assert_eq!(t.sku("SPE_E3").unwrap().consumed_units, 50);
+}
+
+#[tokio::test]
+async fn every_mutation_is_on_disk_before_the_call_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let t = SimTenant::persistent(&path, scenario()).unwrap();
+    let sam = uid(&t, "sam.ortiz@contoso.com");
+    t.add_mailbox_full_access(&uid(&t, "dana.lee@contoso.com"), "nora.vidal@contoso.com")
+        .await
+        .unwrap();
+    t.set_forwarding(&sam, Some("smtp:dana.lee@contoso.com"))
+        .await
+        .unwrap();
+    // a second process opening the file now (the first one still alive, as after kill -9)
+    let other = SimTenant::persistent(&path, scenario()).unwrap();
+    assert_eq!(other.fingerprint(), t.fingerprint());
+    assert_eq!(
+        other
+            .mailbox("sam.ortiz@contoso.com")
+            .unwrap()
+            .forwarding_smtp_address
+            .as_deref(),
+        Some("smtp:dana.lee@contoso.com")
+    );
+    assert_eq!(other.calls("set_forwarding"), 1);
+}
+
+#[tokio::test]
+async fn synced_user_mailbox_cannot_be_hidden_in_the_cloud_but_others_can() {
+    let t = tenant();
+    let sid = uid(&t, "sid.meyer@contoso.com");
+    assert_eq!(
+        kind(t.set_hidden_from_address_lists(&sid, true).await),
+        ErrorKind::OnPremisesMastered
+    );
+    let dana = uid(&t, "dana.lee@contoso.com");
+    t.set_hidden_from_address_lists(&dana, true).await.unwrap();
+    assert!(
+        t.get_mailbox(&dana)
+            .await
+            .unwrap()
+            .hidden_from_address_lists_enabled
+    );
+    t.remove_mailbox_full_access(&dana, "sam.ortiz@contoso.com")
+        .await
+        .unwrap();
+    t.remove_mailbox_full_access(&dana, "sam.ortiz@contoso.com")
+        .await
+        .unwrap();
+    let perms = t.get_mailbox_permissions(&dana).await.unwrap();
+    assert!(!perms.iter().any(|p| p.user == "sam.ortiz@contoso.com"));
+}
