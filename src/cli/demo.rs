@@ -49,6 +49,9 @@ pub struct DemoArgs {
     /// Probability that a change is applied but its response lost, 0..1.
     #[arg(long, default_value_t = 0.0)]
     pub lost_response_rate: f64,
+    /// Latency added to every simulated tenant call, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
     /// No progress lines and no report (exit status only).
     #[arg(long)]
     pub quiet: bool,
@@ -70,6 +73,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         lost_response_rate: args.lost_response_rate,
         retry_after_ms: 200,
         seed: std::process::id() as u64,
+        latency_ms: args.latency_ms,
     });
     let clock = sim.clock();
     let tmp;

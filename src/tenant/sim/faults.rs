@@ -14,6 +14,8 @@ pub struct SimFaults {
     /// The `Retry-After` of throttled responses.
     pub retry_after_ms: u64,
     pub seed: u64,
+    /// Latency added to every call (the call waits asynchronously first).
+    pub latency_ms: u64,
 }
 
 /// What happens to one call.
@@ -45,6 +47,10 @@ impl FaultState {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^= z >> 31;
         (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    pub fn latency(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.faults.latency_ms)
     }
 
     /// Draws the fault of the next call (one draw per call, whatever the rates).
@@ -99,6 +105,7 @@ mod tests {
             lost_response_rate: 0.1,
             retry_after_ms: 5,
             seed: 42,
+            latency_ms: 0,
         };
         let mut a = FaultState::new(f.clone());
         let mut b = FaultState::new(f);

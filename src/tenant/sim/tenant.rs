@@ -123,6 +123,14 @@ impl SimTenant {
         a || b
     }
 
+    /// Waits the configured latency (asynchronously) before a trait call.
+    pub(crate) async fn latency(&self) {
+        let d = self.lock().faults.latency();
+        if !d.is_zero() {
+            tokio::time::sleep(d).await;
+        }
+    }
+
     /// Runs one trait call: counts it, settles, injects faults, stamps request ids on errors
     /// and writes changes through before returning.
     pub(crate) fn call<T>(
