@@ -84,7 +84,10 @@ impl Harness {
         let action = Action::from_name(action).unwrap();
         let params: Map<String, Value> = params.as_object().cloned().unwrap_or_default();
         for k in params.keys() {
-            assert!(action.params().contains(&k.as_str()), "{action} has no parameter {k}");
+            assert!(
+                action.params().contains(&k.as_str()),
+                "{action} has no parameter {k}"
+            );
         }
         let ctx = StepContext {
             run_id: self.run_id,
