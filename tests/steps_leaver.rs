@@ -221,3 +221,46 @@ async fn delete_after_verified_backup_or_grant_or_onedrive_none() {
     );
     assert!(h.sim.deleted_user(DANA).is_some());
 }
+
+#[tokio::test]
+async fn lost_responses_are_retried_until_done_without_damage() {
+    let mut h = Harness::from_json(scenario(json!({"drive": null}), vec![], vec![]), DANA);
+    h.sim.set_faults(SimFaults {
+        lost_response_rate: 0.15,
+        seed: 3,
+        ..SimFaults::default()
+    });
+    let mut total_retries = 0;
+    for (id, action) in [
+        ("02", "user.disable"),
+        ("03", "sessions.revoke"),
+        ("04", "mailbox.convert"),
+        ("09", "user.delete"),
+    ] {
+        let started = h.clock.now();
+        let mut retries = 0;
+        loop {
+            match h.step_since(id, action, json!({}), started).await {
+                StepOutcome::Done(_) => break,
+                StepOutcome::Retry { .. } => retries += 1,
+                other if action == "user.delete" => {
+                    // the converted mailbox is shared: R4 must stop the delete
+                    assert!(blocked(&other).contains("R4"), "{other:?}");
+                    break;
+                }
+                other => panic!("{action}: {other:?}"),
+            }
+            assert!(retries < 50, "{action} never finished");
+        }
+        total_retries += retries;
+    }
+    assert!(total_retries > 0, "no response was lost");
+    h.sim.set_faults(SimFaults::default());
+    let user = h.sim.user(DANA).unwrap();
+    assert!(!user.account_enabled);
+    assert_eq!(
+        h.sim.mailbox(DANA).unwrap().recipient_type_details,
+        MailboxType::SharedMailbox
+    );
+    assert!(h.sim.damage().is_empty(), "{:?}", h.sim.damage());
+}
