@@ -3,6 +3,7 @@
 
 mod damage;
 mod drive;
+mod error;
 mod errors;
 mod faults;
 mod fingerprint;
@@ -18,6 +19,7 @@ mod users;
 
 pub use damage::Damage;
 pub use drive::{content, content_sha256};
+pub use error::SimError;
 pub use faults::SimFaults;
 pub use scenario::{
     Scenario, ScenarioDrive, ScenarioFile, ScenarioGroup, ScenarioMailbox, ScenarioRole,
@@ -25,27 +27,3 @@ pub use scenario::{
 };
 pub use tenant::SimTenant;
 pub use users::RETENTION_DAYS;
-
-use std::path::PathBuf;
-
-/// A scenario or state file that cannot be used: which file, and why.
-#[derive(Debug, thiserror::Error)]
-pub enum SimError {
-    #[error("cannot read simulated tenant file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("simulated tenant file {path} is not valid: {source}")]
-    Parse {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
-    #[error("cannot write simulated tenant state file {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("invalid scenario: {0}")]
-    Invalid(String),
-}
