@@ -15,7 +15,11 @@ type Expectation = (&'static str, RunStatus, &'static str);
 
 const SHARED: &[Expectation] = &[
     ("sid.meyer@contoso.com", RunStatus::Blocked, "on-premises"),
-    ("dylan.park@contoso.com", RunStatus::Blocked, "Sales - dynamic"),
+    (
+        "dylan.park@contoso.com",
+        RunStatus::Blocked,
+        "Sales - dynamic",
+    ),
 ];
 
 const DELETE: &[Expectation] = &[
@@ -64,7 +68,10 @@ fn check_statuses(table: &[Expectation], runs: &[(String, offboard::engine::RunR
         assert_eq!(run.status, status, "{upn}: reason {:?}", run.reason);
         if !phrase.is_empty() {
             let reason = run.reason.clone().unwrap_or_default();
-            assert!(reason.contains(phrase), "{upn}: reason `{reason}` lacks `{phrase}`");
+            assert!(
+                reason.contains(phrase),
+                "{upn}: reason `{reason}` lacks `{phrase}`"
+            );
         }
     }
 }
@@ -73,7 +80,11 @@ fn check_statuses(table: &[Expectation], runs: &[(String, offboard::engine::RunR
 async fn every_user_leaves_with_a_shared_mailbox_or_is_blocked_for_the_right_reason() {
     let (env, runs) = run_variant("shared").await;
     check_statuses(SHARED, &runs);
-    assert!(env.sim.damage().is_empty(), "damage: {:#?}", env.sim.damage());
+    assert!(
+        env.sim.damage().is_empty(),
+        "damage: {:#?}",
+        env.sim.damage()
+    );
     let exchange = |upn: &str| {
         let u = env.sim.user(upn).unwrap();
         u.assigned_licenses
@@ -88,16 +99,30 @@ async fn every_user_leaves_with_a_shared_mailbox_or_is_blocked_for_the_right_rea
         let user = env.sim.user(upn).expect("the account stays");
         assert!(!user.account_enabled, "{upn} still enabled");
         if let Some(mb) = env.sim.mailbox(upn) {
-            assert_eq!(mb.recipient_type_details, MailboxType::SharedMailbox, "{upn}");
+            assert_eq!(
+                mb.recipient_type_details,
+                MailboxType::SharedMailbox,
+                "{upn}"
+            );
         }
         let keeps = matches!(
             upn.as_str(),
             "lena.hofmann@contoso.com" | "max.berg@contoso.com" | "ari.khan@contoso.com"
         );
-        assert_eq!(!exchange(upn).is_empty(), keeps, "{upn}: licenses {:?}", exchange(upn));
+        assert_eq!(
+            !exchange(upn).is_empty(),
+            keeps,
+            "{upn}: licenses {:?}",
+            exchange(upn)
+        );
     }
     // The synced user was not touched in the cloud.
-    assert!(env.sim.user("sid.meyer@contoso.com").unwrap().account_enabled);
+    assert!(
+        env.sim
+            .user("sid.meyer@contoso.com")
+            .unwrap()
+            .account_enabled
+    );
     env.stop().await;
 }
 
@@ -105,12 +130,24 @@ async fn every_user_leaves_with_a_shared_mailbox_or_is_blocked_for_the_right_rea
 async fn every_user_leaves_with_the_account_deleted_or_is_blocked_for_the_right_reason() {
     let (env, runs) = run_variant("delete").await;
     check_statuses(DELETE, &runs);
-    assert!(env.sim.damage().is_empty(), "damage: {:#?}", env.sim.damage());
+    assert!(
+        env.sim.damage().is_empty(),
+        "damage: {:#?}",
+        env.sim.damage()
+    );
     for (upn, run) in &runs {
         let deleted = env.sim.deleted_user(upn).is_some();
-        assert_eq!(deleted, run.status == RunStatus::Succeeded, "{upn}: {:?}", run.reason);
+        assert_eq!(
+            deleted,
+            run.status == RunStatus::Succeeded,
+            "{upn}: {:?}",
+            run.reason
+        );
     }
-    assert!(env.sim.user("info@contoso.com").is_some(), "the shared mailbox's account stays");
+    assert!(
+        env.sim.user("info@contoso.com").is_some(),
+        "the shared mailbox's account stays"
+    );
     // A verified backup exists for every deleted user with files.
     let dana = env.sim.deleted_user("dana.lee@contoso.com").unwrap();
     let manifest = env.dir.join("backups").join(dana.id.as_str());

@@ -32,7 +32,10 @@ async fn snapshot_records_user_licenses_manager_mailbox_and_drive() {
     assert_eq!(snap.drive_id.as_ref().unwrap().as_str(), "b!dana");
     // a repeat re-reads the same state
     let again = done(h.step("01", "user.snapshot", json!({})).await);
-    assert_eq!(again.output["snapshot"]["licenses"], r.output["snapshot"]["licenses"]);
+    assert_eq!(
+        again.output["snapshot"]["licenses"],
+        r.output["snapshot"]["licenses"]
+    );
 }
 
 #[tokio::test]
@@ -48,7 +51,10 @@ async fn disable_then_repeat_changes_nothing() {
 
 #[tokio::test]
 async fn synced_user_is_blocked_at_disable_r9() {
-    let mut h = Harness::from_json(scenario(json!({"onPremisesSyncEnabled": true}), vec![], vec![]), DANA);
+    let mut h = Harness::from_json(
+        scenario(json!({"onPremisesSyncEnabled": true}), vec![], vec![]),
+        DANA,
+    );
     let o = h.step("02", "user.disable", json!({})).await;
     assert!(blocked(&o).contains("on-premises AD"), "{o:?}");
     assert!(h.sim.user(DANA).unwrap().account_enabled);
@@ -61,14 +67,32 @@ async fn revoke_before_disable_fails_r16_and_after_is_idempotent() {
     assert!(failed(&o).contains("R16"));
     done(h.step("02", "user.disable", json!({})).await);
     let started = h.clock.now();
-    let r = done(h.step_since("03", "sessions.revoke", json!({}), started).await);
+    let r = done(
+        h.step_since("03", "sessions.revoke", json!({}), started)
+            .await,
+    );
     assert_eq!(r.changed.len(), 1);
-    let t = h.sim.user(DANA).unwrap().sign_in_sessions_valid_from.unwrap();
+    let t = h
+        .sim
+        .user(DANA)
+        .unwrap()
+        .sign_in_sessions_valid_from
+        .unwrap();
     assert!(t >= started);
     h.clock.advance(Duration::seconds(5));
-    let again = done(h.step_since("03", "sessions.revoke", json!({}), started).await);
+    let again = done(
+        h.step_since("03", "sessions.revoke", json!({}), started)
+            .await,
+    );
     assert!(again.changed.is_empty());
-    assert_eq!(h.sim.user(DANA).unwrap().sign_in_sessions_valid_from.unwrap(), t);
+    assert_eq!(
+        h.sim
+            .user(DANA)
+            .unwrap()
+            .sign_in_sessions_valid_from
+            .unwrap(),
+        t
+    );
 }
 
 #[tokio::test]
@@ -96,7 +120,11 @@ async fn convert_grants_manager_sets_reply_hides_and_repeat_is_a_no_op() {
 #[tokio::test]
 async fn convert_without_mailbox_or_manager_notes_it() {
     let mut h = Harness::from_json(
-        scenario(json!({"licenses": ["POWER_BI_PRO"], "mailbox": null}), vec![], vec![]),
+        scenario(
+            json!({"licenses": ["POWER_BI_PRO"], "mailbox": null}),
+            vec![],
+            vec![],
+        ),
         DANA,
     );
     let r = done(h.step("04", "mailbox.convert", json!({})).await);
@@ -106,7 +134,12 @@ async fn convert_without_mailbox_or_manager_notes_it() {
     let mut h = Harness::from_json(scenario(json!({"manager": null}), vec![], vec![]), DANA);
     let r = done(h.step("04", "mailbox.convert", json!({})).await);
     assert_eq!(r.output["managerGranted"], Value::Null);
-    assert!(r.output["notes"][0].as_str().unwrap().contains("no manager"));
+    assert!(
+        r.output["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("no manager")
+    );
 }
 
 #[tokio::test]
@@ -133,7 +166,10 @@ async fn delete_then_repeat_reports_the_deletion_time() {
     let r = done(h.step("09", "user.delete", json!({})).await);
     assert_eq!(r.changed.len(), 1);
     let deleted = h.sim.deleted_user(DANA).unwrap();
-    assert_eq!(r.output["deletedDateTime"], json!(deleted.deleted_date_time));
+    assert_eq!(
+        r.output["deletedDateTime"],
+        json!(deleted.deleted_date_time)
+    );
     h.clock.advance(Duration::minutes(3));
     let again = done(h.step("09", "user.delete", json!({})).await);
     assert!(again.changed.is_empty());
@@ -144,9 +180,18 @@ async fn delete_then_repeat_reports_the_deletion_time() {
 #[tokio::test]
 async fn delete_is_blocked_for_synced_shared_forwarding_and_unsaved_onedrive() {
     let cases = [
-        (json!({"onPremisesSyncEnabled": true, "drive": null}), "on-premises AD"),
-        (json!({"mailbox": {"type": "SharedMailbox"}, "licenses": [], "drive": null}), "R4"),
-        (json!({"mailbox": {"forwardingSmtpAddress": "smtp:x@fabrikam.com"}, "drive": null}), "forwards"),
+        (
+            json!({"onPremisesSyncEnabled": true, "drive": null}),
+            "on-premises AD",
+        ),
+        (
+            json!({"mailbox": {"type": "SharedMailbox"}, "licenses": [], "drive": null}),
+            "R4",
+        ),
+        (
+            json!({"mailbox": {"forwardingSmtpAddress": "smtp:x@fabrikam.com"}, "drive": null}),
+            "forwards",
+        ),
         (json!({}), "R6"),
     ];
     for (patch, why) in cases {
@@ -170,6 +215,52 @@ async fn delete_after_verified_backup_or_grant_or_onedrive_none() {
     assert!(h.sim.damage().is_empty(), "{:?}", h.sim.damage());
 
     let mut h = dana();
-    done(h.step("09", "user.delete", json!({"onedrive": "none"})).await);
+    done(
+        h.step("09", "user.delete", json!({"onedrive": "none"}))
+            .await,
+    );
     assert!(h.sim.deleted_user(DANA).is_some());
+}
+
+#[tokio::test]
+async fn lost_responses_are_retried_until_done_without_damage() {
+    let mut h = Harness::from_json(scenario(json!({"drive": null}), vec![], vec![]), DANA);
+    h.sim.set_faults(SimFaults {
+        lost_response_rate: 0.15,
+        seed: 3,
+        ..SimFaults::default()
+    });
+    let mut total_retries = 0;
+    for (id, action) in [
+        ("02", "user.disable"),
+        ("03", "sessions.revoke"),
+        ("04", "mailbox.convert"),
+        ("09", "user.delete"),
+    ] {
+        let started = h.clock.now();
+        let mut retries = 0;
+        loop {
+            match h.step_since(id, action, json!({}), started).await {
+                StepOutcome::Done(_) => break,
+                StepOutcome::Retry { .. } => retries += 1,
+                other if action == "user.delete" => {
+                    // the converted mailbox is shared: R4 must stop the delete
+                    assert!(blocked(&other).contains("R4"), "{other:?}");
+                    break;
+                }
+                other => panic!("{action}: {other:?}"),
+            }
+            assert!(retries < 50, "{action} never finished");
+        }
+        total_retries += retries;
+    }
+    assert!(total_retries > 0, "no response was lost");
+    h.sim.set_faults(SimFaults::default());
+    let user = h.sim.user(DANA).unwrap();
+    assert!(!user.account_enabled);
+    assert_eq!(
+        h.sim.mailbox(DANA).unwrap().recipient_type_details,
+        MailboxType::SharedMailbox
+    );
+    assert!(h.sim.damage().is_empty(), "{:?}", h.sim.damage());
 }

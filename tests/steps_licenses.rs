@@ -37,7 +37,11 @@ async fn unconverted_mailbox_fails_r3_and_forwarding_blocks_r5() {
     assert!(h.sim.user(DANA).unwrap().holds_sku(&SkuId::new(E3)));
 
     let mut h = Harness::from_json(
-        scenario(json!({"mailbox": {"forwardingSmtpAddress": "smtp:x@fabrikam.com"}}), vec![], vec![]),
+        scenario(
+            json!({"mailbox": {"forwardingSmtpAddress": "smtp:x@fabrikam.com"}}),
+            vec![],
+            vec![],
+        ),
         DANA,
     );
     let o = h.step("07", "licenses.remove", json!({})).await;
@@ -67,14 +71,20 @@ async fn exchange_license_is_kept_for_large_archived_or_held_mailboxes() {
     let cases = [
         (json!({"type": "UserMailbox", "sizeGb": 62.0}), "50 GB"),
         (json!({"type": "UserMailbox", "archive": true}), "archive"),
-        (json!({"type": "UserMailbox", "litigationHold": true}), "litigation hold"),
+        (
+            json!({"type": "UserMailbox", "litigationHold": true}),
+            "litigation hold",
+        ),
     ];
     for (mailbox, why) in cases {
         let mut h = converted(json!({"licenses": ["EXCHANGEENTERPRISE", "SPE_E3", "POWER_BI_PRO"], "mailbox": mailbox}), vec![]).await;
         let r = done(h.step("07", "licenses.remove", json!({})).await);
         let kept = r.output["kept"].as_array().unwrap();
         assert_eq!(kept.len(), 1, "{why}: {kept:?}");
-        assert!(kept[0]["reason"].as_str().unwrap().contains(why), "{kept:?}");
+        assert!(
+            kept[0]["reason"].as_str().unwrap().contains(why),
+            "{kept:?}"
+        );
         let user = h.sim.user(DANA).unwrap();
         assert_eq!(user.assigned_licenses.len(), 1);
         // both carry EXCHANGE_S_ENTERPRISE; the standalone Exchange SKU is kept, not the suite
@@ -87,7 +97,9 @@ async fn exchange_license_is_kept_for_large_archived_or_held_mailboxes() {
 async fn group_license_polls_until_processing_and_leaves_the_group() {
     let mut h = converted(json!({"licenses": []}), groups()).await;
     let started = h.clock.now();
-    let first = h.step_since("07", "licenses.remove", json!({}), started).await;
+    let first = h
+        .step_since("07", "licenses.remove", json!({}), started)
+        .await;
     let until = match first {
         StepOutcome::WaitUntil { until, reason } => {
             assert!(reason.contains("R10"), "{reason}");
@@ -97,11 +109,15 @@ async fn group_license_polls_until_processing_and_leaves_the_group() {
     };
     assert!(h.sim.group_members(&GroupId::new(LIC_GROUP)).is_empty());
     h.clock.advance_to(until);
-    let mut outcome = h.step_since("07", "licenses.remove", json!({}), started).await;
+    let mut outcome = h
+        .step_since("07", "licenses.remove", json!({}), started)
+        .await;
     for _ in 0..10 {
         if let StepOutcome::WaitUntil { until, .. } = outcome {
             h.clock.advance_to(until);
-            outcome = h.step_since("07", "licenses.remove", json!({}), started).await;
+            outcome = h
+                .step_since("07", "licenses.remove", json!({}), started)
+                .await;
         }
     }
     let r = done(outcome);
@@ -116,7 +132,9 @@ async fn group_license_polls_until_processing_and_leaves_the_group() {
 async fn group_license_that_never_goes_fails_after_two_hours() {
     let mut h = converted(json!({"licenses": []}), groups()).await;
     let started = h.clock.now() - Duration::hours(3);
-    let o = h.step_since("07", "licenses.remove", json!({}), started).await;
+    let o = h
+        .step_since("07", "licenses.remove", json!({}), started)
+        .await;
     assert!(failed(&o).contains("still holds"), "{o:?}");
 }
 
@@ -127,7 +145,10 @@ async fn dynamic_licensing_group_blocks_naming_the_group() {
     let mut h = converted(json!({}), g).await;
     let o = h.step("07", "licenses.remove", json!({})).await;
     let why = blocked(&o);
-    assert!(why.contains("All Sales (dynamic)") && why.contains("dynamic membership"), "{why}");
+    assert!(
+        why.contains("All Sales (dynamic)") && why.contains("dynamic membership"),
+        "{why}"
+    );
     // nothing was changed before blocking
     assert!(h.sim.user(DANA).unwrap().holds_sku(&SkuId::new(E3)));
     assert_eq!(h.sim.group_members(&GroupId::new(LIC_GROUP)).len(), 1);
@@ -137,12 +158,19 @@ async fn dynamic_licensing_group_blocks_naming_the_group() {
 async fn direct_and_group_copy_of_the_same_sku_both_go() {
     let mut h = converted(json!({"licenses": ["SPE_E3"]}), groups()).await;
     let started = h.clock.now();
-    let mut o = h.step_since("07", "licenses.remove", json!({}), started).await;
+    let mut o = h
+        .step_since("07", "licenses.remove", json!({}), started)
+        .await;
     while let StepOutcome::WaitUntil { until, .. } = o {
         h.clock.advance_to(until);
-        o = h.step_since("07", "licenses.remove", json!({}), started).await;
+        o = h
+            .step_since("07", "licenses.remove", json!({}), started)
+            .await;
     }
     let r = done(o);
-    assert!(h.sim.user(DANA).unwrap().assigned_licenses.is_empty(), "{r:?}");
+    assert!(
+        h.sim.user(DANA).unwrap().assigned_licenses.is_empty(),
+        "{r:?}"
+    );
     assert!(h.sim.damage().is_empty(), "{:?}", h.sim.damage());
 }

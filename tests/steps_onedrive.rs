@@ -18,7 +18,10 @@ fn dana() -> Harness {
 }
 
 fn drive_dir(h: &Harness) -> PathBuf {
-    h.env.backup_dir.join("3b9f6c1e-8a24-4d57-b0e3-6f2c91d4a8b5").join("b!dana")
+    h.env
+        .backup_dir
+        .join("3b9f6c1e-8a24-4d57-b0e3-6f2c91d4a8b5")
+        .join("b!dana")
 }
 
 fn log_lines(h: &Harness) -> Vec<Value> {
@@ -39,15 +42,24 @@ async fn backup_writes_every_file_with_a_verified_manifest_and_repeat_downloads_
     assert_eq!(r.output["verified"], true);
     assert_eq!(r.output["driveId"], "b!dana");
     let dir = drive_dir(&h);
-    for (path, size) in [("Reports/q3.xlsx", 48213), ("Reports/2026/plan.docx", 1000), ("notes.txt", 0), ("big.bin", 1048576)] {
+    for (path, size) in [
+        ("Reports/q3.xlsx", 48213),
+        ("Reports/2026/plan.docx", 1000),
+        ("notes.txt", 0),
+        ("big.bin", 1048576),
+    ] {
         let bytes = std::fs::read(dir.join("files").join(path)).unwrap();
         assert_eq!(bytes.len(), size, "{path}");
     }
-    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["totalFiles"], 4);
     for f in manifest["files"].as_array().unwrap() {
         let bytes = std::fs::read(dir.join("files").join(f["path"].as_str().unwrap())).unwrap();
-        assert_eq!(hex::encode(Sha256::digest(&bytes)), f["sha256"].as_str().unwrap());
+        assert_eq!(
+            hex::encode(Sha256::digest(&bytes)),
+            f["sha256"].as_str().unwrap()
+        );
     }
     assert_eq!(h.sim.calls("download"), 4);
     assert_eq!(log_lines(&h).len(), 4);
@@ -70,7 +82,10 @@ async fn partial_backup_resumes_only_the_missing_files() {
     assert_eq!(r.changed.len(), 1);
     assert_eq!(h.sim.calls("download"), 6);
     let lines = log_lines(&h);
-    let rewritten: Vec<&str> = lines[4..].iter().map(|l| l["path"].as_str().unwrap()).collect();
+    let rewritten: Vec<&str> = lines[4..]
+        .iter()
+        .map(|l| l["path"].as_str().unwrap())
+        .collect();
     assert_eq!(rewritten.len(), 2);
     assert!(rewritten.contains(&"big.bin") && rewritten.contains(&"Reports/q3.xlsx"));
 }
@@ -79,7 +94,12 @@ async fn partial_backup_resumes_only_the_missing_files() {
 async fn throttling_mid_backup_retries_and_the_next_attempt_resumes() {
     let mut h = dana();
     h.sim.set_delta_page_size(1);
-    h.sim.set_faults(SimFaults { throttle_rate: 0.3, retry_after_ms: 2000, seed: 7, ..SimFaults::default() });
+    h.sim.set_faults(SimFaults {
+        throttle_rate: 0.3,
+        retry_after_ms: 2000,
+        seed: 7,
+        ..SimFaults::default()
+    });
     let mut retries = 0;
     let r = loop {
         match h.step("05", "onedrive.backup", json!({})).await {
@@ -92,7 +112,10 @@ async fn throttling_mid_backup_retries_and_the_next_attempt_resumes() {
             other => panic!("unexpected {other:?}"),
         }
     };
-    assert!(retries > 0, "the fault rate should have throttled at least once");
+    assert!(
+        retries > 0,
+        "the fault rate should have throttled at least once"
+    );
     assert_eq!(r.output["verified"], true);
     // no file was written twice across the attempts
     let lines = log_lines(&h);
@@ -119,7 +142,11 @@ async fn hostile_names_stay_inside_the_backup_folder() {
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
-            if p.is_dir() { stack.push(p) } else { found.push(p) }
+            if p.is_dir() {
+                stack.push(p)
+            } else {
+                found.push(p)
+            }
         }
     }
     let files_dir = drive_dir(&h).join("files");
@@ -162,6 +189,13 @@ async fn grant_without_manager_is_blocked_r7() {
     let o = h.step("06", "onedrive.grant", json!({})).await;
     assert!(blocked(&o).contains("R7"), "{o:?}");
     // an explicit manager parameter works without a tenant manager
-    let r = done(h.step("06", "onedrive.grant", json!({"manager": SAM, "role": "read"})).await);
+    let r = done(
+        h.step(
+            "06",
+            "onedrive.grant",
+            json!({"manager": SAM, "role": "read"}),
+        )
+        .await,
+    );
     assert_eq!(r.output["grantedTo"], SAM);
 }

@@ -1,7 +1,6 @@
 //! Shared helpers of the step tests: a simulated tenant, a temporary backup folder and a
 //! minimal run context that collects step outputs like the engine does.
 
-
 use chrono::{DateTime, Utc};
 use offboard::clock::{Clock, SimClock};
 use offboard::event::CloudEvent;
@@ -84,7 +83,10 @@ impl Harness {
         let action = Action::from_name(action).unwrap();
         let params: Map<String, Value> = params.as_object().cloned().unwrap_or_default();
         for k in params.keys() {
-            assert!(action.params().contains(&k.as_str()), "{action} has no parameter {k}");
+            assert!(
+                action.params().contains(&k.as_str()),
+                "{action} has no parameter {k}"
+            );
         }
         let ctx = StepContext {
             run_id: self.run_id,
