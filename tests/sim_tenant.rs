@@ -662,6 +662,7 @@ async fn faults_throttle_transient_and_lost_responses() {
             lost_response_rate: 0.1,
             retry_after_ms: 1,
             seed,
+            latency_ms: 0,
         });
         let mut out = Vec::new();
         for _ in 0..40 {

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
+#[allow(unused_imports)]
 pub use harness::*;
 
 use offboard::clock::SimClock;
