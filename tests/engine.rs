@@ -146,6 +146,7 @@ async fn retryable_failures_back_off_on_durable_timers_then_fail_with_the_reason
         .await
         .unwrap()
         .runs[0];
+    env.wait_status(run, RunStatus::Waiting).await;
     env.clock.advance(chrono::Duration::hours(2));
     env.engine.poke_timers();
     let waiting = env

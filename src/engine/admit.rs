@@ -43,8 +43,16 @@ impl Engine {
         let mut batch = WriteBatch::new();
         let mut runs = Vec::new();
         let mut ready = Vec::new();
+        let mut superseded = Vec::new();
         for wf in &workflows {
-            let (id, is_head) = self.admit_one(&mut batch, wf, &event)?;
+            let admitted = self.admit_one(&mut batch, wf, &event, &mut superseded);
+            let (id, is_head) = match admitted {
+                Ok(a) => a,
+                Err(e) => {
+                    superseded.iter().for_each(|id| inner.release(*id));
+                    return Err(e);
+                }
+            };
             runs.push(id);
             if is_head {
                 ready.push(id);
@@ -64,7 +72,9 @@ impl Engine {
                 note: note.clone(),
             },
         );
-        inner.store.apply(batch)?;
+        let applied = inner.store.apply(batch);
+        superseded.iter().for_each(|id| inner.release(*id));
+        applied?;
         drop(guard);
         inner.store.durable().await?;
         for id in ready {
@@ -85,12 +95,13 @@ impl Engine {
         batch: &mut WriteBatch,
         wf: &Arc<Workflow>,
         event: &CloudEvent,
+        superseded: &mut Vec<RunId>,
     ) -> EngineResult<(RunId, bool)> {
         let inner = &self.inner;
         let now = inner.now();
         let mut queue = inner.store.subject_queue(&wf.family, &event.subject)?;
         if let Some(&(seq, head)) = queue.first()
-            && self.supersede(batch, head, wf, event)?
+            && self.supersede(batch, head, wf, event, superseded)?
         {
             queue.retain(|&(s, _)| s != seq);
         }
@@ -162,9 +173,10 @@ impl Engine {
         head: RunId,
         wf: &Workflow,
         event: &CloudEvent,
+        superseded: &mut Vec<RunId>,
     ) -> EngineResult<bool> {
         let inner = &self.inner;
-        let Some(mut old) = inner.store.run(&head)? else {
+        let Some(old) = inner.store.run(&head)? else {
             return Ok(false);
         };
         let waiting_for_date = old.workflow == wf.name
@@ -177,23 +189,32 @@ impl Engine {
             && old.steps[..old.cursor]
                 .iter()
                 .all(|s| matches!(s.action.as_str(), "wait" | "wait_until"));
-        let executing = inner
-            .executing
-            .lock()
-            .map(|m| m.contains_key(&head))
-            .unwrap_or(true);
-        if !waiting_for_date || executing {
+        if !waiting_for_date {
             return Ok(false);
         }
+        let reason = format!("superseded by event {} before its wait ended", event.id);
+        if !inner.claim(head) {
+            // Its task is just finishing a checkpoint: it stops at its next step boundary,
+            // before anything changes in the tenant, and the new run follows it.
+            batch.request_cancel(&head, &reason);
+            if let Ok(mut c) = inner.cancels.lock() {
+                c.insert(head, reason);
+            }
+            return Ok(false);
+        }
+        // Re-read under the claim.
+        let old = inner.store.run(&head)?;
+        let still_waiting = old.as_ref().is_some_and(|o| o.status == RunStatus::Waiting);
+        let Some(mut old) = old.filter(|_| still_waiting) else {
+            inner.release(head);
+            return Ok(false);
+        };
         let now = inner.now();
         if let Some(t) = old.wake_at {
             batch.clear_timer(t.timestamp_millis().max(0) as u64, &old.id);
         }
         old.status = RunStatus::Cancelled;
-        old.reason = Some(format!(
-            "superseded by event {} before its wait ended",
-            event.id
-        ));
+        old.reason = Some(reason);
         old.updated_at = now;
         old.wake_at = None;
         old.wait_reason = None;
@@ -209,6 +230,7 @@ impl Engine {
             json!({"reason": old.reason}),
         )?;
         info!(run_id = %old.id, event_id = %event.id, "Waiting run superseded by a corrected event.");
+        superseded.push(old.id);
         Ok(true)
     }
 

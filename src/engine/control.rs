@@ -1,6 +1,6 @@
 //! Operator actions on runs: cancel, restart from a step, approve.
 
-use super::core::Engine;
+use super::core::{Engine, Inner};
 use super::error::{EngineError, EngineResult};
 use super::outcomes;
 use super::run::{RunRecord, RunStatus, StepStatus, WaitReason};
@@ -10,41 +10,27 @@ use serde_json::{Value, json};
 use tracing::info;
 
 impl Engine {
-    /// Cancels a run: at once when it is not executing, otherwise at its next step boundary
-    /// (the request is durable, so it survives a restart).
+    /// Cancels a run: at once when no task is executing it, otherwise at its next step
+    /// boundary (the request is durable, so it survives a restart).
     pub async fn cancel(&self, id: RunId) -> EngineResult<RunRecord> {
-        let inner = &self.inner;
-        let run = self.run_record(&id)?;
-        if run.status.is_terminal() {
-            return Err(EngineError::Conflict {
-                run: id,
-                message: format!("it has already ended ({})", run.status),
-            });
-        }
-        let executing = inner
-            .executing
-            .lock()
-            .map(|m| m.contains_key(&id))
-            .unwrap_or(true);
-        if executing {
-            let mut b = WriteBatch::new();
-            b.request_cancel(&id);
-            inner.store.commit(b).await?;
-            if let Ok(mut c) = inner.cancels.lock() {
-                c.insert(id);
-            }
-            info!(run_id = %id, "Cancel requested; the run stops at its next step boundary.");
-            return Ok(run);
-        }
-        let reason = Some("cancelled by an operator".to_string());
-        inner
-            .finish(run, RunStatus::Cancelled, reason, WriteBatch::new())
+        self.inner
+            .cancel_run(id, "cancelled by an operator".into())
             .await
     }
 
     /// Restarts a failed, blocked or cancelled run from `from_step`, or from its first step
     /// that did not succeed. Earlier outputs are kept; later ones are cleared.
     pub async fn restart(&self, id: RunId, from_step: Option<&str>) -> EngineResult<RunRecord> {
+        let inner = &self.inner;
+        if !inner.claim_soon(id).await {
+            return Err(busy(id));
+        }
+        let result = self.restart_claimed(id, from_step).await;
+        inner.release(id);
+        result
+    }
+
+    async fn restart_claimed(&self, id: RunId, from_step: Option<&str>) -> EngineResult<RunRecord> {
         let inner = &self.inner;
         let guard = inner.admission.lock().await;
         let mut run = self.run_record(&id)?;
@@ -131,6 +117,16 @@ impl Engine {
     /// Approves the step a run is waiting on.
     pub async fn approve(&self, id: RunId) -> EngineResult<RunRecord> {
         let inner = &self.inner;
+        if !inner.claim_soon(id).await {
+            return Err(busy(id));
+        }
+        let result = self.approve_claimed(id).await;
+        inner.release(id);
+        result
+    }
+
+    async fn approve_claimed(&self, id: RunId) -> EngineResult<RunRecord> {
+        let inner = &self.inner;
         let mut run = self.run_record(&id)?;
         if run.status != RunStatus::Waiting || run.wait_reason != Some(WaitReason::Approval) {
             return Err(EngineError::Conflict {
@@ -152,5 +148,50 @@ impl Engine {
         inner.enqueue(id);
         info!(run_id = %id, "Step approved.");
         Ok(run)
+    }
+}
+
+fn busy(id: RunId) -> EngineError {
+    EngineError::Conflict {
+        run: id,
+        message: "it is executing a step right now; try again in a moment".into(),
+    }
+}
+
+impl Inner {
+    /// Cancels `id` with `reason`: directly when it can be claimed, else by asking its owner
+    /// (durably) to stop at the next step boundary.
+    pub async fn cancel_run(&self, id: RunId, reason: String) -> EngineResult<RunRecord> {
+        let run = self.store.run(&id)?.ok_or(EngineError::UnknownRun(id))?;
+        if run.status.is_terminal() {
+            return Err(EngineError::Conflict {
+                run: id,
+                message: format!("it has already ended ({})", run.status),
+            });
+        }
+        if !self.claim(id) {
+            let mut b = WriteBatch::new();
+            b.request_cancel(&id, &reason);
+            self.store.commit(b).await?;
+            if let Ok(mut c) = self.cancels.lock() {
+                c.insert(id, reason);
+            }
+            info!(run_id = %id, "Cancel requested; the run stops at its next step boundary.");
+            return Ok(run);
+        }
+        // Re-read under the claim: the owner may have ended it meanwhile.
+        let result = match self.store.run(&id)? {
+            Some(run) if !run.status.is_terminal() => {
+                self.finish(run, RunStatus::Cancelled, Some(reason), WriteBatch::new())
+                    .await
+            }
+            Some(run) => Err(EngineError::Conflict {
+                run: id,
+                message: format!("it has already ended ({})", run.status),
+            }),
+            None => Err(EngineError::UnknownRun(id)),
+        };
+        self.release(id);
+        result
     }
 }

@@ -9,7 +9,7 @@ use crate::steps::StepEnv;
 use crate::store::Store;
 use crate::tenant::Tenant;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -80,7 +80,8 @@ pub(super) struct Inner {
     pub ready_rx: Mutex<Option<mpsc::UnboundedReceiver<RunId>>>,
     /// Runs being executed; the flag asks for another pass when the task ends.
     pub executing: Mutex<HashMap<RunId, bool>>,
-    pub cancels: Mutex<HashSet<RunId>>,
+    /// Cancel requests for runs owned by a task, with their reason.
+    pub cancels: Mutex<HashMap<RunId, String>>,
     pub timer_wake: Notify,
     pub stopping: AtomicBool,
     pub transitions: AtomicU64,
@@ -106,7 +107,7 @@ impl Engine {
                 ready_tx,
                 ready_rx: Mutex::new(Some(ready_rx)),
                 executing: Mutex::new(HashMap::new()),
-                cancels: Mutex::new(HashSet::new()),
+                cancels: Mutex::new(HashMap::new()),
                 timer_wake: Notify::new(),
                 stopping: AtomicBool::new(false),
                 transitions: AtomicU64::new(0),
@@ -197,6 +198,48 @@ impl Engine {
 }
 
 impl Inner {
+    /// Takes exclusive ownership of a run (executor, cancel, supersede, approve, restart).
+    /// When someone else owns it, asks the owner for another pass and returns false.
+    pub fn claim(&self, id: RunId) -> bool {
+        let Ok(mut ex) = self.executing.lock() else {
+            return false;
+        };
+        match ex.get_mut(&id) {
+            Some(again) => {
+                *again = true;
+                false
+            }
+            None => {
+                ex.insert(id, false);
+                true
+            }
+        }
+    }
+
+    /// Gives ownership back; runs the run again if that was asked for meanwhile.
+    pub fn release(&self, id: RunId) {
+        let again = self
+            .executing
+            .lock()
+            .ok()
+            .and_then(|mut ex| ex.remove(&id))
+            .unwrap_or(false);
+        if again && !self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            self.enqueue(id);
+        }
+    }
+
+    /// Claims a run, waiting up to two seconds for its owner to reach a checkpoint.
+    pub async fn claim_soon(&self, id: RunId) -> bool {
+        for _ in 0..400 {
+            if self.claim(id) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        false
+    }
+
     pub fn enqueue(&self, id: RunId) {
         let _ = self.ready_tx.send(id);
     }

@@ -47,6 +47,12 @@ impl Inner {
                 return Ok(());
             }
         };
+        if self.woken_early(&run) && self.cancel_request(&id)?.is_none() {
+            let mut b = WriteBatch::new();
+            b.clear_ready(&id);
+            self.store.apply(b)?;
+            return Ok(());
+        }
         let span = info_span!("run", run_id = %id, workflow = %run.workflow);
         self.drive(run, &wf).instrument(span).await
     }
@@ -56,9 +62,8 @@ impl Inner {
             if self.stopping.load(Ordering::SeqCst) {
                 return Ok(());
             }
-            if self.is_cancel_requested(&run.id)? {
-                let reason = Some("cancelled by an operator".to_string());
-                self.finish(run, RunStatus::Cancelled, reason, WriteBatch::new())
+            if let Some(reason) = self.cancel_request(&run.id)? {
+                self.finish(run, RunStatus::Cancelled, Some(reason), WriteBatch::new())
                     .await?;
                 return Ok(());
             }
@@ -78,11 +83,24 @@ impl Inner {
         }
     }
 
-    fn is_cancel_requested(&self, id: &RunId) -> EngineResult<bool> {
-        if self.cancels.lock().map(|c| c.contains(id)).unwrap_or(false) {
-            return Ok(true);
+    fn cancel_request(&self, id: &RunId) -> EngineResult<Option<String>> {
+        if let Some(reason) = self.cancels.lock().ok().and_then(|c| c.get(id).cloned()) {
+            return Ok(Some(reason));
         }
         Ok(self.store.cancel_requested(id)?)
+    }
+
+    /// A waiting run woken before its time (or before its approval) goes back to sleep:
+    /// its timer still exists, so nothing is lost.
+    fn woken_early(&self, run: &RunRecord) -> bool {
+        if run.status != RunStatus::Waiting {
+            return false;
+        }
+        match (run.wait_reason.as_ref(), run.wake_at) {
+            (Some(WaitReason::Approval), _) => true,
+            (_, Some(t)) => t.timestamp_millis() > self.now().timestamp_millis(),
+            _ => false,
+        }
     }
 
     async fn step(&self, mut run: RunRecord, def: &StepDef) -> EngineResult<Next> {

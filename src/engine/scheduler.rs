@@ -55,36 +55,19 @@ impl Engine {
 async fn dispatch(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<RunId>) {
     let permits = Arc::new(Semaphore::new(inner.config.concurrency.max(1)));
     while let Some(id) = rx.recv().await {
-        {
-            let Ok(mut ex) = inner.executing.lock() else {
-                return;
-            };
-            if let Some(again) = ex.get_mut(&id) {
-                *again = true;
-                continue;
-            }
+        if !inner.claim(id) {
+            continue;
         }
         let Ok(permit) = permits.clone().acquire_owned().await else {
             return;
         };
-        if let Ok(mut ex) = inner.executing.lock() {
-            ex.insert(id, false);
-        }
         let inner = inner.clone();
         tokio::spawn(async move {
             if let Err(e) = inner.execute_run(id).await {
                 error!(run_id = %id, error = %e, "Run execution stopped on a store error; it resumes on restart.");
             }
             drop(permit);
-            let again = inner
-                .executing
-                .lock()
-                .ok()
-                .and_then(|mut ex| ex.remove(&id))
-                .unwrap_or(false);
-            if again && !inner.stopping.load(Ordering::SeqCst) {
-                inner.enqueue(id);
-            }
+            inner.release(id);
         });
     }
 }

@@ -60,8 +60,8 @@ impl WriteBatch {
         self.del(keys::ready(run));
     }
 
-    pub fn request_cancel(&mut self, run: &RunId) {
-        self.put(keys::cancel(run), Vec::new());
+    pub fn request_cancel(&mut self, run: &RunId, reason: &str) {
+        self.put(keys::cancel(run), reason.as_bytes().to_vec());
     }
 
     pub fn clear_cancel(&mut self, run: &RunId) {

@@ -157,8 +157,12 @@ impl Store {
         Ok(out)
     }
 
-    pub fn cancel_requested(&self, id: &RunId) -> StoreResult<bool> {
-        Ok(self.tree.contains_key(keys::cancel(id))?)
+    /// The reason of a pending cancel request, if there is one.
+    pub fn cancel_requested(&self, id: &RunId) -> StoreResult<Option<String>> {
+        Ok(self
+            .tree
+            .get(keys::cancel(id))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
     /// Timers due at or before `now_ms`, earliest first, at most `limit`.

@@ -9,7 +9,7 @@
 //! | `E` | event id (utf-8) | EventRecord |
 //! | `T` | due ms (u64) · run id (16) | empty: timer |
 //! | `Q` | run id (16) | empty: the run is runnable now |
-//! | `C` | run id (16) | empty: cancel requested |
+//! | `C` | run id (16) | cancel requested: the reason (utf-8) |
 //! | `S` | family · 0x00 · subject · 0x00 · seq (u64) | run id (16): subject queue |
 //! | `W` | workflow hash (hex) | workflow source text |
 //! | `O` | seq (u64) | Outcome |
