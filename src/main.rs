@@ -30,10 +30,14 @@ enum Command {
 
 fn main() -> ExitCode {
     let args = Cli::parse();
+    // The demo reports blocked runs itself; a service logs them as warnings.
+    let default_level = match args.command {
+        Command::Demo(_) | Command::Validate { .. } => "error",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("OFFBOARD_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -61,6 +61,55 @@ fn backups_in_progress(dir: &Path) -> usize {
         .count()
 }
 
+/// The entries of the fingerprint's lists that differ, as "expected → actual" lines.
+fn state_diff(expected: &Value, actual: &Value) -> String {
+    let mut out = Vec::new();
+    if let (Some(e), Some(a)) = (expected.as_object(), actual.as_object()) {
+        for (k, ev) in e {
+            let av = a.get(k).cloned().unwrap_or(Value::Null);
+            match (ev.as_array(), av.as_array()) {
+                (Some(el), Some(al)) => {
+                    let key = |v: &Value| {
+                        ["id", "user", "sku"]
+                            .iter()
+                            .find_map(|k| v.get(k).map(|x| x.to_string()))
+                            .unwrap_or_else(|| v.to_string())
+                    };
+                    let am: BTreeMap<String, &Value> = al.iter().map(|v| (key(v), v)).collect();
+                    let em: BTreeMap<String, &Value> = el.iter().map(|v| (key(v), v)).collect();
+                    for (id, x) in &em {
+                        match am.get(id) {
+                            Some(y) if y == x => {}
+                            Some(y) => out.push(format!("{k} {id}: {x}\n   → {y}")),
+                            None => out.push(format!("{k} {id}: {x}\n   → missing")),
+                        }
+                    }
+                    for id in am.keys().filter(|id| !em.contains_key(*id)) {
+                        out.push(format!("{k} {id}: unexpected {}", am[id]));
+                    }
+                }
+                _ if *ev != av => out.push(format!("{k}: {ev} → {av}")),
+                _ => {}
+            }
+        }
+    }
+    out.join("\n")
+}
+
+/// Files written to backups so far (lines of every writes.log).
+fn backup_writes(dir: &Path) -> usize {
+    let mut logs = Vec::new();
+    files_named(&dir.join("data/backups"), "writes.log", &mut logs);
+    logs.iter()
+        .map(|l| {
+            std::fs::read_to_string(l)
+                .unwrap_or_default()
+                .lines()
+                .count()
+        })
+        .sum()
+}
+
 /// Every backup file is written once: no path appears twice in a writes.log.
 fn assert_each_backup_file_written_once(dir: &Path) -> usize {
     let mut logs = Vec::new();
@@ -107,7 +156,7 @@ fn logical_outcomes(dir: &Path) -> BTreeMap<(String, String, String, String), us
 
 #[test]
 fn killed_at_random_moments_the_leavers_end_exactly_as_an_uninterrupted_run() {
-    let latency_ms = 4;
+    let latency_ms = 10;
     let reference = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let status = demo(reference.path(), latency_ms).status().unwrap();
@@ -118,26 +167,46 @@ fn killed_at_random_moments_the_leavers_end_exactly_as_an_uninterrupted_run() {
     assert!(assert_each_backup_file_written_once(reference.path()) > 0);
 
     let crashed = tempfile::tempdir().unwrap();
-    let kills_wanted = 24u64;
     let mut kills = 0;
     let mut inside_backup = 0;
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    for i in 0..kills_wanted {
+    let window = (full.as_millis() as u64 / 16).max(40);
+    for i in 0..60u64 {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        // Spread the kills over the whole run, with jitter, past process start-up.
-        let span = full.as_millis() as u64;
-        let at = 40 + (span * i / kills_wanted) / 2 + seed % (span / 2 + 1);
+        let written_before = backup_writes(crashed.path());
         let mut child = demo(crashed.path(), latency_ms).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(at));
-        if child.try_wait().unwrap().is_some() {
-            continue;
+        let started = Instant::now();
+        // Until two kills landed inside a backup, every other kill aims at the moment this
+        // process wrote a file of an unfinished backup; the others land at random.
+        let aim_at_backup = inside_backup < 2 && i % 2 == 0;
+        let deadline = if aim_at_backup {
+            Duration::from_secs(3)
+        } else {
+            Duration::from_millis(20 + seed % window)
+        };
+        while started.elapsed() < deadline && child.try_wait().unwrap().is_none() {
+            if aim_at_backup
+                && backups_in_progress(crashed.path()) > 0
+                && backup_writes(crashed.path()) > written_before
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(
+                status.success(),
+                "the demo failed on its own after {kills} kills"
+            );
+            break;
         }
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         kills += 1;
-        if backups_in_progress(crashed.path()) > 0 {
+        if backups_in_progress(crashed.path()) > 0 && backup_writes(crashed.path()) > written_before
+        {
             inside_backup += 1;
         }
     }
@@ -155,10 +224,11 @@ fn killed_at_random_moments_the_leavers_end_exactly_as_an_uninterrupted_run() {
         "no kill landed inside a OneDrive backup"
     );
 
-    assert_eq!(
-        fingerprint(crashed.path()),
-        expected_state,
-        "final tenant state differs"
+    let actual_state = fingerprint(crashed.path());
+    assert!(
+        actual_state == expected_state,
+        "final tenant state differs:\n{}",
+        state_diff(&expected_state, &actual_state)
     );
     assert_each_backup_file_written_once(crashed.path());
     assert_eq!(

@@ -132,7 +132,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     for e in events {
         engine.submit(e).await?;
     }
-    drive_to_end(&engine, &clock, args.quiet).await?;
+    drive_to_end(&engine, &clock, &sim, args.quiet).await?;
     let _ = stop_tx.send(true);
     runner.await??;
     publisher.await??;
@@ -177,7 +177,12 @@ fn read_events(dir: &Path) -> anyhow::Result<Vec<CloudEvent>> {
 
 /// Waits until every run has ended, moving the simulated clock to the next timer whenever
 /// nothing else can happen.
-pub async fn drive_to_end(engine: &Engine, clock: &SimClock, quiet: bool) -> anyhow::Result<()> {
+pub async fn drive_to_end(
+    engine: &Engine,
+    clock: &SimClock,
+    sim: &SimTenant,
+    quiet: bool,
+) -> anyhow::Result<()> {
     let mut last_line = String::new();
     let mut idle_rounds = 0;
     loop {
@@ -213,6 +218,9 @@ pub async fn drive_to_end(engine: &Engine, clock: &SimClock, quiet: bool) -> any
                     );
                 }
                 clock.advance(jump);
+                // The new time is on disk before any timer fires, so a crash never sends
+                // simulated time backwards.
+                sim.save_now()?;
             }
             engine.poke_timers();
             idle_rounds = 0;

@@ -105,7 +105,7 @@ impl TestEnv {
     pub async fn settle(&self) {
         tokio::time::timeout(
             Duration::from_secs(60),
-            offboard::cli::demo::drive_to_end(&self.engine, &self.clock, true),
+            offboard::cli::demo::drive_to_end(&self.engine, &self.clock, &self.sim, true),
         )
         .await
         .expect("runs did not settle within 60 s")
