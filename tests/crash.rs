@@ -181,11 +181,8 @@ fn killed_at_random_moments_the_leavers_end_exactly_as_an_uninterrupted_run() {
         // Until two kills landed inside a backup, every other kill aims at the moment this
         // process wrote a file of an unfinished backup; the others land at random.
         let aim_at_backup = inside_backup < 2 && i % 2 == 0;
-        let deadline = if aim_at_backup {
-            Duration::from_secs(3)
-        } else {
-            Duration::from_millis(20 + seed % window)
-        };
+        let random = Duration::from_millis(20 + seed % window);
+        let deadline = if aim_at_backup { random * 3 } else { random };
         while started.elapsed() < deadline && child.try_wait().unwrap().is_none() {
             if aim_at_backup
                 && backups_in_progress(crashed.path()) > 0
