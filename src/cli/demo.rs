@@ -213,7 +213,9 @@ pub async fn drive_to_end(
                 if !quiet && jump > ChronoDuration::seconds(60) {
                     eprintln!(
                         "  (moving the simulated clock forward by {} to {})",
-                        humantime::format_duration(jump.to_std().unwrap_or_default()),
+                        humantime::format_duration(std::time::Duration::from_secs(
+                            jump.num_seconds().max(0) as u64
+                        )),
                         target.format("%Y-%m-%d %H:%M UTC")
                     );
                 }

@@ -48,6 +48,11 @@ pub fn save(path: &Path, clock_offset_ms: i64, state: &State) -> Result<(), SimE
 }
 
 pub fn load(path: &Path) -> Result<StateFile, SimError> {
+    read_json(path)
+}
+
+/// Reads a JSON file (a state file or a scenario), naming the file in errors.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, SimError> {
     let bytes = fs::read(path).map_err(|source| SimError::Read {
         path: path.to_path_buf(),
         source,

@@ -67,14 +67,7 @@ impl SimTenant {
     }
 
     pub fn load_scenario(path: &Path) -> Result<Scenario, SimError> {
-        let bytes = std::fs::read(path).map_err(|source| SimError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        serde_json::from_slice(&bytes).map_err(|source| SimError::Parse {
-            path: path.to_path_buf(),
-            source,
-        })
+        super::persist::read_json(path)
     }
 
     /// Loads `state_path` if it exists (clock offset restored into a new SimClock), else seeds
