@@ -168,20 +168,21 @@ async fn transitions_bench(runs: usize) {
         })
     };
     let start = Instant::now();
-    loop {
-        let done = engine
-            .list_runs(Some(offboard::engine::RunStatus::Succeeded), None, None)
-            .unwrap()
-            .len();
-        if done == runs {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+    // 2 checkpoints per step (before and after); poll a counter, not the store.
+    while engine.transitions() < (runs * 3 * 2) as u64 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let elapsed = start.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let done = engine
+        .list_runs(Some(offboard::engine::RunStatus::Succeeded), None, None)
+        .unwrap()
+        .len();
+    assert_eq!(done, runs, "every run must succeed");
     let _ = stop_tx.send(true);
     runner.await.unwrap().unwrap();
     let checkpoints = engine.transitions();
+    let (flushes, writers, micros) = engine.store().flush_stats();
     // Per-step orchestration overhead: time between the starts of consecutive steps of a run
     // (includes the checkpoint after one step and the checkpoint before the next; the tenant
     // itself answers in microseconds).
@@ -204,6 +205,11 @@ async fn transitions_bench(runs: usize) {
     println!(
         "  steps completed                {steps} ({:.0}/s)",
         steps as f64 / elapsed
+    );
+    println!(
+        "  group commit                   {flushes} flushes, {:.1} writers each, {:.2} ms each",
+        writers as f64 / flushes.max(1) as f64,
+        micros as f64 / 1000.0 / flushes.max(1) as f64
     );
     println!(
         "  per-step overhead p50 / p99    {:.2} ms / {:.2} ms",
@@ -236,13 +242,11 @@ async fn waiting_and_restart_bench(waiting: usize) {
         let events: Vec<_> = (0..waiting).map(|i| event(i, "hr.leaver")).collect();
         submit_all(&engine, events, 256).await;
         let admitted = start.elapsed().as_secs_f64();
-        loop {
-            let timers = store.timer_count();
-            if timers >= waiting && engine.is_quiescent().unwrap() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        // One checkpoint per run (its wait starts); poll a counter, not the store.
+        while engine.transitions() < waiting as u64 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        assert_eq!(store.timer_count(), waiting);
         println!(
             "waiting: {waiting} runs admitted in {admitted:.1} s ({:.0} events/s), all on timers after {:.1} s",
             waiting as f64 / admitted,

@@ -101,7 +101,7 @@ async fn group_license_polls_until_processing_and_leaves_the_group() {
         .step_since("07", "licenses.remove", json!({}), started)
         .await;
     let until = match first {
-        StepOutcome::WaitUntil { until, reason } => {
+        StepOutcome::WaitUntil { until, reason, .. } => {
             assert!(reason.contains("R10"), "{reason}");
             until
         }

@@ -258,9 +258,16 @@ impl Inner {
                 st.output = report.output;
                 self.advance(run, batch, "succeeded").await
             }
-            StepOutcome::WaitUntil { until, reason } => {
+            StepOutcome::WaitUntil {
+                until,
+                reason,
+                changed,
+            } => {
                 rec.outcome = "poll".into();
                 rec.message = Some(reason.clone());
+                if !changed.is_empty() {
+                    rec.report = json!({ "changed": changed });
+                }
                 batch.put_attempt(&run.id, idx, &rec);
                 let st = &mut run.steps[idx];
                 st.status = StepStatus::Waiting;

@@ -258,6 +258,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         return StepOutcome::WaitUntil {
             until: ctx.now + ChronoDuration::seconds(POLL_EVERY_SECS),
             reason: format!("waiting for group-based licensing to remove {list} from {upn} (R10)"),
+            changed,
         };
     }
     if let Some(s) = &kept_sku

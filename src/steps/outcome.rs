@@ -20,10 +20,12 @@ pub struct StepReport {
 pub enum StepOutcome {
     Done(StepReport),
     /// Not finished yet (e.g. group licensing still processing): run the step again at `until`.
-    /// Does not count as a failed attempt.
+    /// Does not count as a failed attempt. `changed` lists what this attempt did change, for
+    /// the journal.
     WaitUntil {
         until: DateTime<Utc>,
         reason: String,
+        changed: Vec<String>,
     },
     /// Retryable failure; `after` is the service's Retry-After when it gave one.
     Retry {

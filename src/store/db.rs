@@ -97,6 +97,17 @@ impl Store {
         self.durable().await
     }
 
+    /// Group-commit figures: (flushes, writers served, microseconds spent flushing).
+    pub fn flush_stats(&self) -> (u64, u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let s = self.flusher.stats();
+        (
+            s.flushes.load(Relaxed),
+            s.writers.load(Relaxed),
+            s.micros.load(Relaxed),
+        )
+    }
+
     /// Flushes from synchronous code (CLI, shutdown).
     pub fn flush_blocking(&self) -> StoreResult<()> {
         self.db.flush()?;
