@@ -289,12 +289,55 @@ async fn waiting_and_restart_bench(waiting: usize) {
     runner.await.unwrap().unwrap();
 }
 
+/// The store alone: `writers` tasks each committing small batches (one run record each) as
+/// fast as group commit lets them.
+async fn store_bench(writers: usize, per_writer: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let sample = serde_json::json!({"k": "v".repeat(200)});
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let store = store.clone();
+        let sample = sample.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..per_writer {
+                let mut b = offboard::store::WriteBatch::new();
+                let outcome = offboard::engine::Outcome {
+                    id: format!("{w}-{i}"),
+                    outcome_type: "bench".into(),
+                    run_id: offboard::ids::RunId::new(),
+                    workflow: "bench".into(),
+                    subject: "bench".into(),
+                    time: chrono::Utc::now(),
+                    data: sample.clone(),
+                };
+                b.put_outcome(store.next_seq().unwrap(), &outcome);
+                store.commit(b).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let n = writers * per_writer;
+    let (flushes, served, micros) = store.flush_stats();
+    println!(
+        "store: {writers} concurrent writers, {n} durable commits in {elapsed:.2} s ({:.0}/s); {flushes} flushes, {:.1} writers each, {:.2} ms each",
+        n as f64 / elapsed,
+        served as f64 / flushes.max(1) as f64,
+        micros as f64 / 1000.0 / flushes.max(1) as f64
+    );
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
+        store_bench(256, 100).await;
         transitions_bench(env_usize("BENCH_RUNS", 1000)).await;
         waiting_and_restart_bench(env_usize("BENCH_WAITING", 100_000)).await;
     });

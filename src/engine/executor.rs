@@ -53,8 +53,24 @@ impl Inner {
             self.store.apply(b)?;
             return Ok(());
         }
+        let mut run = run;
+        self.reconcile_attempts(&mut run)?;
         let span = info_span!("run", run_id = %id, workflow = %run.workflow);
         self.drive(run, &wf).instrument(span).await
+    }
+
+    /// Attempts started but never recorded in the run (the process stopped during the step)
+    /// are in the journal: continue numbering after them and keep the first start time.
+    fn reconcile_attempts(&self, run: &mut RunRecord) -> EngineResult<()> {
+        let idx = run.cursor;
+        let Some(st) = run.steps.get_mut(idx) else {
+            return Ok(());
+        };
+        if let Some((first, last)) = self.store.step_attempts(&run.id, idx)? {
+            st.attempts = st.attempts.max(last.attempt);
+            st.first_started_at.get_or_insert(first.started_at);
+        }
+        Ok(())
     }
 
     async fn drive(&self, mut run: RunRecord, wf: &Workflow) -> EngineResult<()> {
@@ -187,8 +203,11 @@ impl Inner {
     ) -> EngineResult<Next> {
         let idx = run.cursor;
         let started = self.now();
-        // Checkpoint before: the attempt is on disk before the tenant is touched.
+        // Checkpoint before: the attempt is on disk before the tenant is touched. The journal
+        // entry is that record; the run record is rewritten only when its status changes
+        // (a reload takes attempt numbers from the journal, see `reconcile_attempts`).
         let mut batch = WriteBatch::new();
+        let status_changes = run.status != RunStatus::Running || run.wake_at.is_some();
         if let Some(t) = run.wake_at.take() {
             batch.clear_timer(t.timestamp_millis().max(0) as u64, &run.id);
         }
@@ -211,7 +230,9 @@ impl Inner {
             report: Value::Null,
         };
         batch.put_attempt(&run.id, idx, &rec);
-        batch.put_run(&run);
+        if status_changes {
+            batch.put_run(&run);
+        }
         self.store.commit(batch).await?;
         self.transitions.fetch_add(1, Ordering::Relaxed);
 

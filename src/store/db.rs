@@ -148,6 +148,27 @@ impl Store {
         Ok(out)
     }
 
+    /// The first and the last journal entry of one step of a run.
+    pub fn step_attempts(
+        &self,
+        id: &RunId,
+        step: usize,
+    ) -> StoreResult<Option<(AttemptRecord, AttemptRecord)>> {
+        let step = u16::try_from(step).unwrap_or(u16::MAX);
+        let mut prefix = keys::journal_prefix(id);
+        prefix.extend_from_slice(&step.to_be_bytes());
+        let mut it = self.tree.scan_prefix(&prefix);
+        let Some(first) = it.next() else {
+            return Ok(None);
+        };
+        let first: AttemptRecord = decode("journal entry", &first?.1)?;
+        let last = match it.next_back() {
+            Some(item) => decode("journal entry", &item?.1)?,
+            None => first.clone(),
+        };
+        Ok(Some((first, last)))
+    }
+
     /// Every run, oldest first (run ids are UUIDv7).
     pub fn runs(&self) -> impl Iterator<Item = StoreResult<RunRecord>> + '_ {
         self.tree.scan_prefix([keys::RUN]).map(|item| {
