@@ -199,7 +199,7 @@ async fn transitions_bench(runs: usize) {
     println!("transitions: {runs} concurrent runs x 3 steps, zero-latency simulated tenant");
     println!("  wall time                      {elapsed:.2} s");
     println!(
-        "  durable checkpoints            {checkpoints} ({:.0}/s)",
+        "  durable transitions            {checkpoints} ({:.0}/s; attempt started + result per step)",
         checkpoints as f64 / elapsed
     );
     println!(

@@ -349,3 +349,49 @@ async fn an_event_that_triggers_nothing_is_remembered_as_handled() {
     );
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_during_a_step_stops_the_run_at_the_next_step_boundary() {
+    let wf = r#"
+name = "slow"
+version = 1
+[[triggers]]
+type = "hr.leaver"
+[[steps]]
+id = "disable"
+action = "user.disable"
+[[steps]]
+id = "revoke"
+action = "sessions.revoke"
+"#;
+    let env = TestEnv::start(vec![workflow(wf)], example_tenant()).await;
+    env.sim.set_faults(SimFaults {
+        latency_ms: 400,
+        ..SimFaults::default()
+    });
+    let run = env
+        .engine
+        .submit(event("e1", "hr.leaver", DANA, json!({})))
+        .await
+        .unwrap()
+        .runs[0];
+    // Wait until the first step's attempt is on record, i.e. it is talking to the tenant.
+    for _ in 0..400 {
+        if !env.engine.run_view(&run).unwrap().journal.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    env.engine.cancel(run).await.unwrap();
+    let r = env.wait_status(run, RunStatus::Cancelled).await;
+    assert_eq!(r.reason.as_deref(), Some("cancelled by an operator"));
+    assert_eq!(
+        r.steps[0].status,
+        StepStatus::Succeeded,
+        "the running step finished"
+    );
+    assert_eq!(r.steps[1].attempts, 0, "the next step never started");
+    assert_eq!(env.sim.calls("revoke_sign_in_sessions"), 0);
+    assert!(!env.sim.user(DANA).unwrap().account_enabled);
+    env.stop().await;
+}

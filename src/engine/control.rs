@@ -7,6 +7,7 @@ use super::run::{RunRecord, RunStatus, StepStatus, WaitReason};
 use crate::ids::RunId;
 use crate::store::WriteBatch;
 use serde_json::{Value, json};
+use std::time::Duration;
 use tracing::info;
 
 impl Engine {
@@ -22,7 +23,7 @@ impl Engine {
     /// that did not succeed. Earlier outputs are kept; later ones are cleared.
     pub async fn restart(&self, id: RunId, from_step: Option<&str>) -> EngineResult<RunRecord> {
         let inner = &self.inner;
-        if !inner.claim_soon(id).await {
+        if !inner.claim_within(id, Duration::from_secs(2)).await {
             return Err(busy(id));
         }
         let result = self.restart_claimed(id, from_step).await;
@@ -117,7 +118,7 @@ impl Engine {
     /// Approves the step a run is waiting on.
     pub async fn approve(&self, id: RunId) -> EngineResult<RunRecord> {
         let inner = &self.inner;
-        if !inner.claim_soon(id).await {
+        if !inner.claim_within(id, Duration::from_secs(2)).await {
             return Err(busy(id));
         }
         let result = self.approve_claimed(id).await;
@@ -169,7 +170,9 @@ impl Inner {
                 message: format!("it has already ended ({})", run.status),
             });
         }
-        if !self.claim(id) {
+        // A run that is only finishing a checkpoint is released within milliseconds; one in
+        // the middle of a long step gets a durable request instead.
+        if !self.claim_within(id, Duration::from_millis(200)).await {
             let mut b = WriteBatch::new();
             b.request_cancel(&id, &reason);
             self.store.commit(b).await?;

@@ -229,15 +229,18 @@ impl Inner {
         }
     }
 
-    /// Claims a run, waiting up to two seconds for its owner to reach a checkpoint.
-    pub async fn claim_soon(&self, id: RunId) -> bool {
-        for _ in 0..400 {
+    /// Claims a run, waiting up to `patience` for its owner to reach a checkpoint.
+    pub async fn claim_within(&self, id: RunId, patience: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
             if self.claim(id) {
                 return true;
             }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        false
     }
 
     pub fn enqueue(&self, id: RunId) {

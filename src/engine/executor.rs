@@ -17,9 +17,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tracing::{Instrument, debug, info_span, warn};
 
-/// What the loop does after a step transition.
+/// What the loop does after a step transition. `Continue` carries the step's result, not
+/// yet on disk: it is committed together with the next step's "attempt started" (or the
+/// run's end, or its wait), so a step costs one flush. Nothing touches the tenant between
+/// the two, so a crash in between only repeats the (idempotent) step.
 enum Next {
-    Continue(Box<RunRecord>),
+    Continue(Box<RunRecord>, WriteBatch),
     Stop,
 }
 
@@ -74,26 +77,33 @@ impl Inner {
     }
 
     async fn drive(&self, mut run: RunRecord, wf: &Workflow) -> EngineResult<()> {
+        let mut pending = WriteBatch::new();
         loop {
             if self.stopping.load(Ordering::SeqCst) {
+                if !pending.is_empty() {
+                    self.store.commit(pending).await?;
+                }
                 return Ok(());
             }
             if let Some(reason) = self.cancel_request(&run.id)? {
-                self.finish(run, RunStatus::Cancelled, Some(reason), WriteBatch::new())
+                self.finish(run, RunStatus::Cancelled, Some(reason), pending)
                     .await?;
                 return Ok(());
             }
             let Some(def) = wf.steps.get(run.cursor) else {
-                self.finish(run, RunStatus::Succeeded, None, WriteBatch::new())
+                self.finish(run, RunStatus::Succeeded, None, pending)
                     .await?;
                 return Ok(());
             };
             let next = self
-                .step(run, def)
+                .step(run, def, pending)
                 .instrument(info_span!("step", step = %def.id))
                 .await?;
             match next {
-                Next::Continue(r) => run = *r,
+                Next::Continue(r, b) => {
+                    run = *r;
+                    pending = b;
+                }
                 Next::Stop => return Ok(()),
             }
         }
@@ -119,23 +129,32 @@ impl Inner {
         }
     }
 
-    async fn step(&self, mut run: RunRecord, def: &StepDef) -> EngineResult<Next> {
+    async fn step(
+        &self,
+        mut run: RunRecord,
+        def: &StepDef,
+        batch: WriteBatch,
+    ) -> EngineResult<Next> {
         let now = self.now();
         let idx = run.cursor;
         let ctx = template_context(&run.event, &run.outputs(), now);
         let enabled = match def.is_enabled(&ctx) {
             Ok(e) => e,
-            Err(e) => return self.fail(run, format!("step `{}`: {e}", def.id)).await,
+            Err(e) => {
+                return self
+                    .fail_with(run, format!("step `{}`: {e}", def.id), batch)
+                    .await;
+            }
         };
         if !enabled {
             let st = &mut run.steps[idx];
             st.status = StepStatus::Skipped;
             st.finished_at = Some(now);
             st.message = Some("its `when` condition is false".into());
-            return self.advance(run, WriteBatch::new(), "skipped").await;
+            return self.advance(run, batch, "skipped").await;
         }
         if def.requires_approval && run.steps[idx].approved != Some(true) {
-            return self.await_approval(run, def).await;
+            return self.await_approval(run, def, batch).await;
         }
         match &def.kind {
             StepKind::Wait { duration } => {
@@ -143,39 +162,52 @@ impl Inner {
                     now + chrono::Duration::from_std(*duration)
                         .unwrap_or_else(|_| chrono::Duration::days(36500))
                 });
-                self.wait_step(run, due).await
+                self.wait_step(run, due, batch).await
             }
             StepKind::WaitUntil { .. } => {
                 let due = match run.steps[idx].wait_until {
                     Some(t) => Some(t),
                     None => match def.wait_until(&ctx) {
                         Ok(t) => t,
-                        Err(e) => return self.fail(run, format!("step `{}`: {e}", def.id)).await,
+                        Err(e) => {
+                            return self
+                                .fail_with(run, format!("step `{}`: {e}", def.id), batch)
+                                .await;
+                        }
                     },
                 };
                 match due {
-                    Some(due) => self.wait_step(run, due).await,
+                    Some(due) => self.wait_step(run, due, batch).await,
                     None => {
                         let st = &mut run.steps[idx];
                         st.status = StepStatus::Succeeded;
                         st.finished_at = Some(now);
                         st.message = Some("no date given: nothing to wait for".into());
-                        self.advance(run, WriteBatch::new(), "succeeded").await
+                        self.advance(run, batch, "succeeded").await
                     }
                 }
             }
             StepKind::Action { action, .. } => {
                 let params = match def.render_params(&ctx) {
                     Ok(p) => p,
-                    Err(e) => return self.fail(run, format!("step `{}`: {e}", def.id)).await,
+                    Err(e) => {
+                        return self
+                            .fail_with(run, format!("step `{}`: {e}", def.id), batch)
+                            .await;
+                    }
                 };
-                self.action_step(run, def, *action, params).await
+                self.action_step(run, def, *action, params, batch).await
             }
         }
     }
 
     /// Wait steps: the due time is fixed the first time, then a durable timer wakes the run.
-    async fn wait_step(&self, mut run: RunRecord, due: DateTime<Utc>) -> EngineResult<Next> {
+    async fn wait_step(
+        &self,
+        mut run: RunRecord,
+        due: DateTime<Utc>,
+        batch: WriteBatch,
+    ) -> EngineResult<Next> {
         let idx = run.cursor;
         let now = self.now();
         if now >= due {
@@ -184,14 +216,13 @@ impl Inner {
             st.finished_at = Some(now);
             st.wait_until = Some(due);
             st.output = json!({"waitedUntil": due});
-            return self.advance(run, WriteBatch::new(), "succeeded").await;
+            return self.advance(run, batch, "succeeded").await;
         }
         let st = &mut run.steps[idx];
         st.status = StepStatus::Waiting;
         st.wait_until = Some(due);
         st.first_started_at.get_or_insert(now);
-        self.sleep_until(run, due, WaitReason::Timer, WriteBatch::new())
-            .await
+        self.sleep_until(run, due, WaitReason::Timer, batch).await
     }
 
     async fn action_step(
@@ -200,13 +231,13 @@ impl Inner {
         def: &StepDef,
         action: crate::steps::Action,
         params: serde_json::Map<String, Value>,
+        mut batch: WriteBatch,
     ) -> EngineResult<Next> {
         let idx = run.cursor;
         let started = self.now();
         // Checkpoint before: the attempt is on disk before the tenant is touched. The journal
         // entry is that record; the run record is rewritten only when its status changes
         // (a reload takes attempt numbers from the journal, see `reconcile_attempts`).
-        let mut batch = WriteBatch::new();
         let status_changes = run.status != RunStatus::Running || run.wake_at.is_some();
         if let Some(t) = run.wake_at.take() {
             batch.clear_timer(t.timestamp_millis().max(0) as u64, &run.id);
@@ -366,9 +397,8 @@ impl Inner {
         let data = json!({"step": step.id, "action": step.action, "status": how, "attempts": step.attempts});
         outcomes::add(&self.store, &mut batch, &run, "step.finished", now, data)?;
         batch.put_run(&run);
-        self.store.commit(batch).await?;
         self.transitions.fetch_add(1, Ordering::Relaxed);
-        Ok(Next::Continue(Box::new(run)))
+        Ok(Next::Continue(Box::new(run), batch))
     }
 
     /// Puts the run on a durable timer and releases it.
@@ -395,7 +425,12 @@ impl Inner {
         Ok(Next::Stop)
     }
 
-    async fn await_approval(&self, mut run: RunRecord, def: &StepDef) -> EngineResult<Next> {
+    async fn await_approval(
+        &self,
+        mut run: RunRecord,
+        def: &StepDef,
+        mut batch: WriteBatch,
+    ) -> EngineResult<Next> {
         let now = self.now();
         let idx = run.cursor;
         run.status = RunStatus::Waiting;
@@ -403,17 +438,12 @@ impl Inner {
         run.updated_at = now;
         run.steps[idx].status = StepStatus::Waiting;
         run.steps[idx].message = Some("waiting for an operator's approval".into());
-        let mut batch = WriteBatch::new();
         batch.clear_ready(&run.id);
         batch.put_run(&run);
         let data = json!({"step": def.id, "action": run.steps[idx].action});
         outcomes::add(&self.store, &mut batch, &run, "approval.needed", now, data)?;
         self.store.commit(batch).await?;
         Ok(Next::Stop)
-    }
-
-    async fn fail(&self, run: RunRecord, reason: String) -> EngineResult<Next> {
-        self.fail_with(run, reason, WriteBatch::new()).await
     }
 
     async fn fail_with(
