@@ -141,6 +141,23 @@ async fn submit_all(engine: &Engine, events: Vec<CloudEvent>, parallel: usize) {
     }
 }
 
+/// CPU seconds (user + system) used by this process so far.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // After the command name: utime is field 12, stime field 13 (0-based from the state).
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -168,11 +185,13 @@ async fn transitions_bench(runs: usize) {
         })
     };
     let start = Instant::now();
+    let cpu_start = cpu_seconds();
     // 2 checkpoints per step (before and after); poll a counter, not the store.
     while engine.transitions() < (runs * 3 * 2) as u64 {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_start;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let done = engine
         .list_runs(Some(offboard::engine::RunStatus::Succeeded), None, None)
@@ -205,6 +224,11 @@ async fn transitions_bench(runs: usize) {
     println!(
         "  steps completed                {steps} ({:.0}/s)",
         steps as f64 / elapsed
+    );
+    println!(
+        "  CPU                            {cpu:.2} s ({:.0} µs per step, {:.0} % of 2 cores)",
+        cpu * 1e6 / steps as f64,
+        cpu * 100.0 / (2.0 * elapsed)
     );
     println!(
         "  group commit                   {flushes} flushes, {:.1} writers each, {:.2} ms each",
