@@ -13,7 +13,23 @@ use std::time::{Duration, Instant};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-fn demo(dir: &Path, latency_ms: u64) -> Command {
+/// Trouble injected into the simulated tenant of a demo process.
+#[derive(Clone, Copy)]
+struct Trouble {
+    latency_ms: u64,
+    throttle: f64,
+    transient: f64,
+    lost: f64,
+}
+
+const CALM: Trouble = Trouble {
+    latency_ms: 10,
+    throttle: 0.0,
+    transient: 0.0,
+    lost: 0.0,
+};
+
+fn demo(dir: &Path, t: Trouble) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_offboard"));
     c.current_dir(ROOT)
         .arg("demo")
@@ -25,7 +41,13 @@ fn demo(dir: &Path, latency_ms: u64) -> Command {
         .arg("--outcomes")
         .arg(dir.join("outcomes.jsonl"))
         .arg("--latency-ms")
-        .arg(latency_ms.to_string())
+        .arg(t.latency_ms.to_string())
+        .arg("--throttle-rate")
+        .arg(t.throttle.to_string())
+        .arg("--transient-rate")
+        .arg(t.transient.to_string())
+        .arg("--lost-response-rate")
+        .arg(t.lost.to_string())
         .env("OFFBOARD_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -156,10 +178,26 @@ fn logical_outcomes(dir: &Path) -> BTreeMap<(String, String, String, String), us
 
 #[test]
 fn killed_at_random_moments_the_leavers_end_exactly_as_an_uninterrupted_run() {
-    let latency_ms = 10;
+    crash_and_compare(CALM, CALM);
+}
+
+/// The same with 429s, transient faults and changes applied whose response was lost, in the
+/// killed runs (the reference runs calm): idempotent steps must converge on the same state.
+#[test]
+fn killed_while_the_tenant_throttles_and_loses_responses_the_state_is_the_same() {
+    let trouble = Trouble {
+        latency_ms: 10,
+        throttle: 0.05,
+        transient: 0.03,
+        lost: 0.05,
+    };
+    crash_and_compare(CALM, trouble);
+}
+
+fn crash_and_compare(calm: Trouble, trouble: Trouble) {
     let reference = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let status = demo(reference.path(), latency_ms).status().unwrap();
+    let status = demo(reference.path(), calm).status().unwrap();
     assert!(status.success(), "the uninterrupted demo failed");
     let full = started.elapsed();
     let expected_state = fingerprint(reference.path());
@@ -176,7 +214,7 @@ fn killed_at_random_moments_the_leavers_end_exactly_as_an_uninterrupted_run() {
         seed ^= seed >> 7;
         seed ^= seed << 17;
         let written_before = backup_writes(crashed.path());
-        let mut child = demo(crashed.path(), latency_ms).spawn().unwrap();
+        let mut child = demo(crashed.path(), trouble).spawn().unwrap();
         let started = Instant::now();
         // Until two kills landed inside a backup, every other kill aims at the moment this
         // process wrote a file of an unfinished backup; the others land at random.
@@ -207,10 +245,14 @@ fn killed_at_random_moments_the_leavers_end_exactly_as_an_uninterrupted_run() {
             inside_backup += 1;
         }
     }
-    let status = demo(crashed.path(), latency_ms).status().unwrap();
+    let last = demo(crashed.path(), trouble)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
     assert!(
-        status.success(),
-        "the demo did not complete after {kills} kills"
+        last.status.success(),
+        "the demo did not complete after {kills} kills: {}",
+        String::from_utf8_lossy(&last.stderr)
     );
     assert!(
         kills >= 10,

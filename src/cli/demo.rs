@@ -12,6 +12,7 @@ use crate::event::CloudEvent;
 use crate::steps::StepEnv;
 use crate::store::Store;
 use crate::tenant::sim::{SimFaults, SimTenant};
+use crate::tenant::{CallRetry, Retrying};
 use anyhow::{Context, bail};
 use chrono::Duration as ChronoDuration;
 use std::path::{Path, PathBuf};
@@ -71,7 +72,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         throttle_rate: args.throttle_rate,
         transient_rate: args.transient_rate,
         lost_response_rate: args.lost_response_rate,
-        retry_after_ms: 200,
+        retry_after_ms: 50,
         seed: std::process::id() as u64,
         latency_ms: args.latency_ms,
     });
@@ -93,7 +94,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let engine = Engine::new(
         store.clone(),
         Registry::new(workflows),
-        Arc::new(sim.clone()),
+        // Like Microsoft's clients, retry a throttled or failed call before the step sees it.
+        Arc::new(Retrying::new(Arc::new(sim.clone()), CallRetry::default())),
         Arc::new(clock.clone()),
         EngineConfig::new(env),
     );
@@ -140,11 +142,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     if args.quiet {
         let expectations = Expectations::load(&args.expected)?;
         let failures = expectations.check(&engine)?;
-        if !failures.is_empty() || !sim.damage().is_empty() {
+        let damage = sim.damage();
+        if !failures.is_empty() || !damage.is_empty() {
+            for f in &failures {
+                eprintln!("unexpected: {f}");
+            }
+            for d in &damage {
+                eprintln!("damage: {} {}: {}", d.rule, d.user, d.what);
+            }
             bail!(
                 "{} unexpected end states, {} damage records",
                 failures.len(),
-                sim.damage().len()
+                damage.len()
             );
         }
         return Ok(());

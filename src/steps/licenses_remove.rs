@@ -188,8 +188,16 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
             .collect();
         match tenant.assign_license(&user.id, &[], &direct_remove).await {
             Ok(()) => {}
-            Err(e) if e.kind == ErrorKind::NoCorrespondingLicense => {
-                // some were gone already: remove what is left, once
+            // Some were gone already (a repeat, or a retried call whose first response was
+            // lost). For a SKU also held through a group the service then answers "inherited
+            // from a group" instead of "no corresponding license": re-read, remove what is
+            // still direct, once.
+            Err(e)
+                if matches!(
+                    e.kind,
+                    ErrorKind::NoCorrespondingLicense | ErrorKind::LicenseInheritedFromGroup
+                ) =>
+            {
                 let again =
                     try_tenant!(tenant.get_user(user.id.as_str()).await, "re-reading {upn}");
                 let left: Vec<SkuId> = again
