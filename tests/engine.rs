@@ -117,8 +117,8 @@ async fn a_corrected_leaver_replaces_a_run_still_waiting_for_its_day() {
         .await
         .unwrap()
         .runs[0];
-    let old = env.engine.run_record(&old).unwrap();
-    assert_eq!(old.status, RunStatus::Cancelled);
+    // At once, or at its next step boundary when its task was just finishing a checkpoint.
+    let old = env.wait_status(old, RunStatus::Cancelled).await;
     assert!(old.reason.unwrap().contains("superseded by event l2"));
     let new = env.wait_status(new, RunStatus::Waiting).await;
     assert_eq!(
@@ -393,5 +393,95 @@ action = "sessions.revoke"
     assert_eq!(r.steps[1].attempts, 0, "the next step never started");
     assert_eq!(env.sim.calls("revoke_sign_in_sessions"), 0);
     assert!(!env.sim.user(DANA).unwrap().account_enabled);
+    env.stop().await;
+}
+
+/// A second lifecycle workflow for the same person (stands in for a mover).
+const MOVER_LITE: &str = r#"
+name = "mover-lite"
+version = 1
+family = "lifecycle"
+[[triggers]]
+type = "hr.mover"
+[[steps]]
+id = "look"
+action = "user.snapshot"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn superseding_a_waiting_leaver_starts_the_run_queued_behind_it() {
+    let mut wfs = common::repo_workflows();
+    wfs.push(workflow(MOVER_LITE));
+    let env = TestEnv::start(wfs, example_tenant()).await;
+    let day = |d: &str| json!({"lastWorkingDay": d, "mailbox": "shared"});
+    let first = env
+        .engine
+        .submit(event("l1", "hr.leaver", DANA, day("2027-03-31")))
+        .await
+        .unwrap()
+        .runs[0];
+    env.wait_status(first, RunStatus::Waiting).await;
+    let mover = env
+        .engine
+        .submit(event("m1", "hr.mover", DANA, json!({})))
+        .await
+        .unwrap()
+        .runs[0];
+    let corrected = env
+        .engine
+        .submit(event("l2", "hr.leaver", DANA, day("2027-01-15")))
+        .await
+        .unwrap()
+        .runs[0];
+    env.wait_status(first, RunStatus::Cancelled).await;
+    // The mover, queued behind the superseded leaver, now runs without anyone's help …
+    env.wait_status(mover, RunStatus::Succeeded).await;
+    // … and the corrected leaver follows it and waits for its day.
+    let r = env.wait_status(corrected, RunStatus::Waiting).await;
+    assert_eq!(r.wake_at.unwrap().to_rfc3339(), "2027-01-16T00:00:00+00:00");
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_triggering_two_workflows_of_one_family_runs_them_one_after_the_other() {
+    let also = MOVER_LITE
+        .replace("mover-lite", "mover-audit")
+        .replace("user.snapshot", "user.disable");
+    let env = TestEnv::start(
+        vec![workflow(MOVER_LITE), workflow(&also)],
+        example_tenant(),
+    )
+    .await;
+    let s = env
+        .engine
+        .submit(event("m1", "hr.mover", DANA, json!({})))
+        .await
+        .unwrap();
+    assert_eq!(s.runs.len(), 2);
+    let statuses: Vec<RunStatus> = s
+        .runs
+        .iter()
+        .map(|id| env.engine.run_record(id).unwrap().status)
+        .collect();
+    assert!(
+        statuses.contains(&RunStatus::Pending),
+        "one of them must queue: {statuses:?}"
+    );
+    env.settle().await;
+    let a = env.engine.run_record(&s.runs[0]).unwrap();
+    let b = env.engine.run_record(&s.runs[1]).unwrap();
+    assert_eq!(
+        (a.status, b.status),
+        (RunStatus::Succeeded, RunStatus::Succeeded)
+    );
+    let (first, second) = if a.updated_at <= b.updated_at {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    assert!(
+        second.steps[0].first_started_at.unwrap() >= first.updated_at,
+        "the two runs overlapped"
+    );
     env.stop().await;
 }

@@ -10,8 +10,20 @@ use crate::ids::RunId;
 use crate::store::WriteBatch;
 use crate::workflow::{StepKind, Workflow};
 use serde_json::{Value, json};
+use std::collections::HashSet;
 use std::sync::Arc;
 use tracing::info;
+
+/// What one submit collects while it builds its batch.
+#[derive(Default)]
+struct Admission {
+    /// Superseded runs claimed by this submit; released once the batch is applied.
+    claimed: Vec<RunId>,
+    /// Runs to start once the batch is on disk.
+    ready: Vec<RunId>,
+    /// (family, subject) pairs that got a run in this batch.
+    queued: HashSet<(String, String)>,
+}
 
 impl Engine {
     /// Creates the runs an event triggers, or returns the existing ones for a known event id.
@@ -42,20 +54,14 @@ impl Engine {
                 })?;
         let mut batch = WriteBatch::new();
         let mut runs = Vec::new();
-        let mut ready = Vec::new();
-        let mut superseded = Vec::new();
+        let mut adm = Admission::default();
         for wf in &workflows {
-            let admitted = self.admit_one(&mut batch, wf, &event, &mut superseded);
-            let (id, is_head) = match admitted {
-                Ok(a) => a,
+            match self.admit_one(&mut batch, wf, &event, &mut adm) {
+                Ok(id) => runs.push(id),
                 Err(e) => {
-                    superseded.iter().for_each(|id| inner.release(*id));
+                    adm.claimed.iter().for_each(|id| inner.release(*id));
                     return Err(e);
                 }
-            };
-            runs.push(id);
-            if is_head {
-                ready.push(id);
             }
         }
         let note = workflows.is_empty().then(|| {
@@ -73,11 +79,11 @@ impl Engine {
             },
         );
         let applied = inner.store.apply(batch);
-        superseded.iter().for_each(|id| inner.release(*id));
+        adm.claimed.iter().for_each(|id| inner.release(*id));
         applied?;
         drop(guard);
         inner.store.durable().await?;
-        for id in ready {
+        for id in adm.ready {
             inner.enqueue(id);
         }
         info!(event_id = %event.id, runs = runs.len(), "Event admitted.");
@@ -89,21 +95,27 @@ impl Engine {
         })
     }
 
-    /// Adds one run to the batch; returns its id and whether it heads its subject queue.
+    /// Adds one run to the batch and returns its id; a run that heads its subject queue is
+    /// marked ready.
     fn admit_one(
         &self,
         batch: &mut WriteBatch,
         wf: &Arc<Workflow>,
         event: &CloudEvent,
-        superseded: &mut Vec<RunId>,
-    ) -> EngineResult<(RunId, bool)> {
+        adm: &mut Admission,
+    ) -> EngineResult<RunId> {
         let inner = &self.inner;
         let now = inner.now();
         let mut queue = inner.store.subject_queue(&wf.family, &event.subject)?;
         if let Some(&(seq, head)) = queue.first()
-            && self.supersede(batch, head, wf, event, superseded)?
+            && self.supersede(batch, head, wf, event, &mut adm.claimed)?
         {
             queue.retain(|&(s, _)| s != seq);
+            // The run queued behind the superseded one now heads the queue.
+            if let Some(&(_, next)) = queue.first() {
+                batch.set_ready(&next);
+                adm.ready.push(next);
+            }
         }
         if inner.store.workflow_source(&wf.hash)?.is_none() {
             batch.put_workflow(&wf.hash, &wf.source);
@@ -148,11 +160,15 @@ impl Engine {
             queue_seq: seq,
             generation: 0,
         };
-        let is_head = queue.is_empty();
+        // A run of the same family admitted earlier in this batch is not in the store yet.
+        let key = (wf.family.clone(), event.subject.to_lowercase());
+        let is_head = queue.is_empty() && !adm.queued.contains(&key);
+        adm.queued.insert(key);
         batch.put_run(&run);
         batch.enqueue_subject(&run.family, &run.subject, seq, &run.id);
         if is_head {
             batch.set_ready(&run.id);
+            adm.ready.push(run.id);
         }
         outcomes::add(
             &inner.store,
@@ -162,7 +178,7 @@ impl Engine {
             now,
             json!({"eventId": event.id, "queued": !is_head}),
         )?;
-        Ok((run.id, is_head))
+        Ok(run.id)
     }
 
     /// A corrected leaver replaces a run of the same workflow that is still waiting for its
