@@ -57,20 +57,12 @@ async fn an_event_delivered_twice_makes_one_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_later_event_for_the_same_subject_waits_for_the_current_run() {
     let env = TestEnv::start(vec![workflow(&disable_wf(""))], example_tenant()).await;
-    let first = env
-        .engine
-        .submit(event("e1", "hr.leaver", DANA, json!({})))
-        .await
-        .unwrap()
-        .runs[0];
+    let first = env.submit_one("e1", "hr.leaver", DANA, json!({})).await;
     env.wait_status(first, RunStatus::Waiting).await;
     // Another subject-family run for the same person (different case in the UPN) queues.
     let second = env
-        .engine
-        .submit(event("e2", "hr.leaver", "Dana.Lee@contoso.com", json!({})))
-        .await
-        .unwrap()
-        .runs[0];
+        .submit_one("e2", "hr.leaver", "Dana.Lee@contoso.com", json!({}))
+        .await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(
         env.engine.run_record(&second).unwrap().status,
@@ -95,28 +87,22 @@ async fn a_later_event_for_the_same_subject_waits_for_the_current_run() {
 async fn a_corrected_leaver_replaces_a_run_still_waiting_for_its_day() {
     let env = TestEnv::start(common::repo_workflows(), example_tenant()).await;
     let old = env
-        .engine
-        .submit(event(
+        .submit_one(
             "l1",
             "hr.leaver",
             DANA,
             json!({"lastWorkingDay": "2027-03-31"}),
-        ))
-        .await
-        .unwrap()
-        .runs[0];
+        )
+        .await;
     env.wait_status(old, RunStatus::Waiting).await;
     let new = env
-        .engine
-        .submit(event(
+        .submit_one(
             "l2",
             "hr.leaver",
             DANA,
             json!({"lastWorkingDay": "2027-01-15"}),
-        ))
-        .await
-        .unwrap()
-        .runs[0];
+        )
+        .await;
     // At once, or at its next step boundary when its task was just finishing a checkpoint.
     let old = env.wait_status(old, RunStatus::Cancelled).await;
     assert!(old.reason.unwrap().contains("superseded by event l2"));
@@ -140,12 +126,7 @@ async fn retryable_failures_back_off_on_durable_timers_then_fail_with_the_reason
         retry_after_ms: 3000,
         ..SimFaults::default()
     });
-    let run = env
-        .engine
-        .submit(event("e1", "hr.leaver", DANA, json!({})))
-        .await
-        .unwrap()
-        .runs[0];
+    let run = env.submit_one("e1", "hr.leaver", DANA, json!({})).await;
     env.wait_status(run, RunStatus::Waiting).await;
     env.clock.advance(chrono::Duration::hours(2));
     env.engine.poke_timers();
@@ -188,12 +169,7 @@ async fn a_failed_run_restarts_from_the_failed_step_or_a_named_one() {
         transient_rate: 1.0,
         ..SimFaults::default()
     });
-    let run = env
-        .engine
-        .submit(event("e1", "hr.leaver", DANA, json!({})))
-        .await
-        .unwrap()
-        .runs[0];
+    let run = env.submit_one("e1", "hr.leaver", DANA, json!({})).await;
     env.settle().await;
     assert_eq!(
         env.engine.run_record(&run).unwrap().status,
@@ -222,12 +198,7 @@ async fn a_failed_run_restarts_from_the_failed_step_or_a_named_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarting_from_an_unknown_step_names_the_known_ones() {
     let env = TestEnv::start(vec![workflow(&disable_wf(""))], example_tenant()).await;
-    let run = env
-        .engine
-        .submit(event("e1", "hr.leaver", DANA, json!({})))
-        .await
-        .unwrap()
-        .runs[0];
+    let run = env.submit_one("e1", "hr.leaver", DANA, json!({})).await;
     env.wait_status(run, RunStatus::Waiting).await;
     env.engine.cancel(run).await.unwrap();
     let err = env.engine.restart(run, Some("delete")).await.unwrap_err();
@@ -243,19 +214,9 @@ async fn restarting_from_an_unknown_step_names_the_known_ones() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_ends_a_waiting_run_and_hands_the_subject_to_the_next() {
     let env = TestEnv::start(vec![workflow(&disable_wf(""))], example_tenant()).await;
-    let first = env
-        .engine
-        .submit(event("e1", "hr.leaver", DANA, json!({})))
-        .await
-        .unwrap()
-        .runs[0];
+    let first = env.submit_one("e1", "hr.leaver", DANA, json!({})).await;
     env.wait_status(first, RunStatus::Waiting).await;
-    let second = env
-        .engine
-        .submit(event("e2", "hr.leaver", DANA, json!({})))
-        .await
-        .unwrap()
-        .runs[0];
+    let second = env.submit_one("e2", "hr.leaver", DANA, json!({})).await;
     env.engine.cancel(first).await.unwrap();
     assert_eq!(
         env.engine.run_record(&first).unwrap().status,
@@ -280,12 +241,7 @@ async fn a_step_that_requires_approval_waits_for_it() {
         example_tenant(),
     )
     .await;
-    let run = env
-        .engine
-        .submit(event("e1", "hr.leaver", DANA, json!({})))
-        .await
-        .unwrap()
-        .runs[0];
+    let run = env.submit_one("e1", "hr.leaver", DANA, json!({})).await;
     env.settle_until_approval(run).await;
     assert!(
         env.sim.user(DANA).unwrap().account_enabled,
@@ -303,12 +259,7 @@ async fn a_step_that_requires_approval_waits_for_it() {
 async fn a_run_keeps_its_pinned_definition_and_resumes_after_a_restart() {
     let sim = example_tenant();
     let env = TestEnv::start(vec![workflow(&disable_wf(""))], sim.clone()).await;
-    let run = env
-        .engine
-        .submit(event("e1", "hr.leaver", DANA, json!({})))
-        .await
-        .unwrap()
-        .runs[0];
+    let run = env.submit_one("e1", "hr.leaver", DANA, json!({})).await;
     env.wait_status(run, RunStatus::Waiting).await;
     let dir = env.dir.clone();
     let keep = env.stop().await;
@@ -369,12 +320,7 @@ action = "sessions.revoke"
         latency_ms: 400,
         ..SimFaults::default()
     });
-    let run = env
-        .engine
-        .submit(event("e1", "hr.leaver", DANA, json!({})))
-        .await
-        .unwrap()
-        .runs[0];
+    let run = env.submit_one("e1", "hr.leaver", DANA, json!({})).await;
     // Wait until the first step's attempt is on record, i.e. it is talking to the tenant.
     for _ in 0..400 {
         if !env.engine.run_view(&run).unwrap().journal.is_empty() {
@@ -415,24 +361,13 @@ async fn superseding_a_waiting_leaver_starts_the_run_queued_behind_it() {
     let env = TestEnv::start(wfs, example_tenant()).await;
     let day = |d: &str| json!({"lastWorkingDay": d, "mailbox": "shared"});
     let first = env
-        .engine
-        .submit(event("l1", "hr.leaver", DANA, day("2027-03-31")))
-        .await
-        .unwrap()
-        .runs[0];
+        .submit_one("l1", "hr.leaver", DANA, day("2027-03-31"))
+        .await;
     env.wait_status(first, RunStatus::Waiting).await;
-    let mover = env
-        .engine
-        .submit(event("m1", "hr.mover", DANA, json!({})))
-        .await
-        .unwrap()
-        .runs[0];
+    let mover = env.submit_one("m1", "hr.mover", DANA, json!({})).await;
     let corrected = env
-        .engine
-        .submit(event("l2", "hr.leaver", DANA, day("2027-01-15")))
-        .await
-        .unwrap()
-        .runs[0];
+        .submit_one("l2", "hr.leaver", DANA, day("2027-01-15"))
+        .await;
     env.wait_status(first, RunStatus::Cancelled).await;
     // The mover, queued behind the superseded leaver, now runs without anyone's help …
     env.wait_status(mover, RunStatus::Succeeded).await;

@@ -9,6 +9,7 @@ pub use harness::*;
 use offboard::clock::SimClock;
 use offboard::engine::{Engine, EngineConfig, Registry, RunRecord, RunStatus};
 use offboard::event::CloudEvent;
+use offboard::ids::RunId;
 use offboard::steps::StepEnv;
 use offboard::store::Store;
 use offboard::tenant::sim::{Scenario, SimTenant};
@@ -99,6 +100,17 @@ impl TestEnv {
             stop,
             runner: Some(runner),
         }
+    }
+
+    /// Submits an event that starts exactly one run and returns the run's id.
+    pub async fn submit_one(&self, id: &str, kind: &str, subject: &str, data: Value) -> RunId {
+        let s = self
+            .engine
+            .submit(event(id, kind, subject, data))
+            .await
+            .unwrap();
+        assert_eq!(s.runs.len(), 1, "event {id} started {} runs", s.runs.len());
+        s.runs[0]
     }
 
     /// Runs until every run has ended, moving the simulated clock past waits.
