@@ -117,6 +117,9 @@ impl Engine {
                 adm.ready.push(next);
             }
         }
+        if !wf.cancels.is_empty() {
+            self.cancel_for(batch, &queue, wf, event, adm)?;
+        }
         if inner.store.workflow_source(&wf.hash)?.is_none() {
             batch.put_workflow(&wf.hash, &wf.source);
         }
@@ -159,6 +162,7 @@ impl Engine {
             wait_reason: None,
             queue_seq: seq,
             generation: 0,
+            lines: Vec::new(),
         };
         // A run of the same family admitted earlier in this batch is not in the store yet.
         let key = (wf.family.clone(), event.subject.to_lowercase());
@@ -166,6 +170,7 @@ impl Engine {
         adm.queued.insert(key);
         batch.put_run(&run);
         batch.enqueue_subject(&run.family, &run.subject, seq, &run.id);
+        batch.record_history(&run.family, &run.subject, seq, &run.id);
         if is_head {
             batch.set_ready(&run.id);
             adm.ready.push(run.id);
@@ -179,6 +184,44 @@ impl Engine {
             json!({"eventId": event.id, "queued": !is_head}),
         )?;
         Ok(run.id)
+    }
+
+    /// `cancels = [...]`: asks the subject's unfinished runs of those workflows to stop at
+    /// their next step boundary (DESIGN.md §2: a restore cancels a pending leaver). The new
+    /// run queues behind them and starts when they have ended.
+    fn cancel_for(
+        &self,
+        batch: &mut WriteBatch,
+        queue: &[(u64, RunId)],
+        wf: &Workflow,
+        event: &CloudEvent,
+        adm: &mut Admission,
+    ) -> EngineResult<()> {
+        let inner = &self.inner;
+        for (pos, &(_, id)) in queue.iter().enumerate() {
+            let Some(run) = inner.store.run(&id)? else {
+                continue;
+            };
+            if run.status.is_terminal() || !wf.cancels.contains(&run.workflow) {
+                continue;
+            }
+            let reason = format!(
+                "cancelled by the `{}` event {} for the same person",
+                event.event_type, event.id
+            );
+            batch.request_cancel(&id, &reason);
+            if let Ok(mut c) = inner.cancels.lock() {
+                c.insert(id, reason);
+            }
+            // The head of the queue is woken so a waiting run ends now; runs behind it end
+            // when their turn comes, before any step.
+            if pos == 0 {
+                batch.set_ready(&id);
+                adm.ready.push(id);
+            }
+            info!(run_id = %id, event_id = %event.id, workflow = %wf.name, "Run cancelled by a later event.");
+        }
+        Ok(())
     }
 
     /// A corrected leaver replaces a run of the same workflow that is still waiting for its

@@ -22,6 +22,8 @@ pub struct EngineConfig {
     pub step_env: StepEnv,
     /// Longest sleep of the timer loop (it also wakes on new timers).
     pub timer_poll: Duration,
+    /// How often scheduled workflows are checked for a due occurrence.
+    pub schedule_poll: Duration,
 }
 
 impl EngineConfig {
@@ -30,6 +32,7 @@ impl EngineConfig {
             concurrency: 256,
             step_env,
             timer_poll: Duration::from_millis(100),
+            schedule_poll: Duration::from_secs(1),
         }
     }
 }

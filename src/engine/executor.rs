@@ -5,10 +5,11 @@
 
 use super::core::Inner;
 use super::error::EngineResult;
+use super::ledger::RunLedger;
 use super::outcomes;
 use super::run::{AttemptRecord, RunRecord, RunStatus, StepStatus, WaitReason};
 use crate::ids::RunId;
-use crate::steps::{StepContext, StepOutcome};
+use crate::steps::{Emit, StepContext, StepOutcome};
 use crate::store::WriteBatch;
 use crate::workflow::{StepDef, StepKind, Workflow, template_context};
 use chrono::{DateTime, Utc};
@@ -268,6 +269,10 @@ impl Inner {
         self.transitions.fetch_add(1, Ordering::Relaxed);
 
         let outputs = run.outputs();
+        let ledger = RunLedger {
+            store: &self.store,
+            run: &run,
+        };
         let ctx = StepContext {
             run_id: run.id,
             step_id: def.id.as_str(),
@@ -279,6 +284,7 @@ impl Inner {
             params: &params,
             outputs: &outputs,
             env: &self.config.step_env,
+            ledger: &ledger,
         };
         let outcome =
             match tokio::time::timeout(def.timeout, action.execute(&ctx, &*self.tenant)).await {
@@ -303,6 +309,14 @@ impl Inner {
                 rec.outcome = "done".into();
                 rec.report = serde_json::to_value(&report).unwrap_or(Value::Null);
                 batch.put_attempt(&run.id, idx, &rec);
+                self.publish(&mut batch, &run, &def.id.0, &report.emit, now)?;
+                for f in &report.facts {
+                    match &f.value {
+                        Some(v) => batch.put_fact(&f.key, v),
+                        None => batch.remove_fact(&f.key),
+                    }
+                }
+                stand_in_lines(&mut batch, &mut run, Vec::new());
                 let st = &mut run.steps[idx];
                 st.status = StepStatus::Succeeded;
                 st.finished_at = Some(now);
@@ -314,13 +328,17 @@ impl Inner {
                 until,
                 reason,
                 changed,
+                emit,
+                lines,
             } => {
                 rec.outcome = "poll".into();
                 rec.message = Some(reason.clone());
-                if !changed.is_empty() {
-                    rec.report = json!({ "changed": changed });
+                if !changed.is_empty() || !emit.is_empty() {
+                    rec.report = json!({ "changed": changed, "emit": emit });
                 }
                 batch.put_attempt(&run.id, idx, &rec);
+                self.publish(&mut batch, &run, &def.id.0, &emit, now)?;
+                stand_in_lines(&mut batch, &mut run, lines);
                 let st = &mut run.steps[idx];
                 st.status = StepStatus::Waiting;
                 st.message = Some(reason);
@@ -379,6 +397,25 @@ impl Inner {
                 Ok(Next::Stop)
             }
         }
+    }
+
+    /// Outcomes a step asked for, in the same batch as its checkpoint.
+    fn publish(
+        &self,
+        batch: &mut WriteBatch,
+        run: &RunRecord,
+        step: &str,
+        emit: &[Emit],
+        now: DateTime<Utc>,
+    ) -> EngineResult<()> {
+        for e in emit {
+            let mut data = e.data.clone();
+            if let Value::Object(m) = &mut data {
+                m.entry("step").or_insert_with(|| json!(step));
+            }
+            outcomes::add(&self.store, batch, run, &e.kind, now, data)?;
+        }
+        Ok(())
     }
 
     /// Moves past the current step (its state already set) and commits.
@@ -456,4 +493,18 @@ impl Inner {
             .await?;
         Ok(Next::Stop)
     }
+}
+
+/// Makes the run stand in exactly `lines` (keyed by its arrival, `queue_seq`): it keeps its
+/// place in lines it already stands in and leaves the others.
+fn stand_in_lines(batch: &mut WriteBatch, run: &mut RunRecord, mut lines: Vec<String>) {
+    lines.sort();
+    lines.dedup();
+    for old in run.lines.iter().filter(|l| !lines.contains(l)) {
+        batch.leave_line(old, run.queue_seq);
+    }
+    for new in lines.iter().filter(|l| !run.lines.contains(l)) {
+        batch.join_line(new, run.queue_seq, &run.id);
+    }
+    run.lines = lines;
 }

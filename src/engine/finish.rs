@@ -23,6 +23,9 @@ impl Inner {
         if let Some(t) = run.wake_at.take() {
             batch.clear_timer(t.timestamp_millis().max(0) as u64, &run.id);
         }
+        for line in std::mem::take(&mut run.lines) {
+            batch.leave_line(&line, run.queue_seq);
+        }
         run.status = status;
         run.reason = reason;
         run.updated_at = now;

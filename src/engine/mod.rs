@@ -7,11 +7,13 @@ mod core;
 mod error;
 mod executor;
 mod finish;
+mod ledger;
 mod outbox;
 mod outcomes;
 mod registry;
 mod run;
 mod scheduler;
+mod schedules;
 
 pub use self::core::{Engine, EngineConfig, RunView, Submission};
 pub use error::{EngineError, EngineResult};

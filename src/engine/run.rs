@@ -145,6 +145,9 @@ pub struct RunRecord {
     /// Restarts so far; part of outcome identity.
     #[serde(default)]
     pub generation: u32,
+    /// Waiting lines the run stands in (keyed by `queue_seq`), e.g. for a free seat.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<String>,
 }
 
 impl RunRecord {

@@ -28,13 +28,16 @@ impl Engine {
         }
         let dispatcher = tokio::spawn(dispatch(inner.clone(), rx));
         let timers = tokio::spawn(timer_loop(inner.clone()));
+        let schedules = tokio::spawn(schedule_loop(self.clone()));
         shutdown.await;
         inner.stopping.store(true, Ordering::SeqCst);
         inner.timer_wake.notify_one();
         dispatcher.abort();
         timers.abort();
+        schedules.abort();
         let _ = dispatcher.await;
         let _ = timers.await;
+        let _ = schedules.await;
         // Executing runs stop at their next step boundary; their ready markers stay, so the
         // next process resumes them.
         while !self
@@ -91,6 +94,29 @@ async fn timer_loop(inner: Arc<Inner>) {
             _ = tokio::time::sleep(sleep) => {}
             _ = inner.timer_wake.notified() => {}
         }
+    }
+}
+
+/// Fires due schedules at start (a missed occurrence runs once) and then every
+/// `schedule_poll`.
+async fn schedule_loop(engine: Engine) {
+    if !engine
+        .inner
+        .registry
+        .current()
+        .iter()
+        .any(|w| w.schedule.is_some())
+    {
+        return;
+    }
+    loop {
+        if engine.inner.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        if let Err(e) = engine.fire_schedules().await {
+            error!(error = %e, "Firing schedules failed; retrying at the next tick.");
+        }
+        tokio::time::sleep(engine.inner.config.schedule_poll).await;
     }
 }
 

@@ -1,5 +1,6 @@
 //! What a step sees: the run, the event, its rendered parameters and earlier steps' outputs.
 
+use super::Ledger;
 use crate::event::CloudEvent;
 use crate::ids::RunId;
 use chrono::{DateTime, Utc};
@@ -30,6 +31,8 @@ pub struct StepContext<'a> {
     /// Outputs of earlier finished steps, by step id.
     pub outputs: &'a BTreeMap<String, Value>,
     pub env: &'a StepEnv,
+    /// Earlier runs, recorded facts and waiting lines.
+    pub ledger: &'a dyn Ledger,
 }
 
 impl StepContext<'_> {

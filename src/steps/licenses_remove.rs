@@ -267,6 +267,8 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
             until: ctx.now + ChronoDuration::seconds(POLL_EVERY_SECS),
             reason: format!("waiting for group-based licensing to remove {list} from {upn} (R10)"),
             changed,
+            emit: Vec::new(),
+            lines: Vec::new(),
         };
     }
     if let Some(s) = &kept_sku
@@ -324,5 +326,6 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         changed,
         verified: json!({"assignedLicenses": after.assigned_licenses}),
         output: Value::Object(output),
+        ..StepReport::default()
     })
 }

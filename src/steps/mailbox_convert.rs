@@ -51,6 +51,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                 changed: Vec::new(),
                 verified: json!({"note": format!("{upn} has no mailbox to convert")}),
                 output: Value::Object(output),
+                ..StepReport::default()
             });
         }
         Err(o) => return o,
@@ -233,5 +234,6 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         verified: json!({"recipientTypeDetails": after.recipient_type_details,
             "managerFullAccess": manager, "hidden": after.hidden_from_address_lists_enabled}),
         output: Value::Object(output),
+        ..StepReport::default()
     })
 }

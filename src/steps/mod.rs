@@ -4,6 +4,7 @@
 
 mod action;
 mod context;
+mod ledger;
 mod outcome;
 
 mod backup_files;
@@ -20,7 +21,8 @@ mod user_snapshot;
 
 pub use action::Action;
 pub use context::{StepContext, StepEnv};
-pub use outcome::{StepOutcome, StepReport};
+pub use ledger::{Ledger, LedgerError, LedgerResult, MemoryLedger, PriorRun, PriorStep};
+pub use outcome::{Emit, FactWrite, StepOutcome, StepReport};
 pub use user_snapshot::{
     Snapshot, SnapshotLicense, SnapshotMailbox, SnapshotManager, SnapshotRole,
 };

@@ -37,6 +37,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                 changed: Vec::new(),
                 verified: json!({"note": format!("{upn} has no OneDrive to back up")}),
                 output: Value::Object(output),
+                ..StepReport::default()
             });
         }
         Err(e) => return StepOutcome::from_error(&format!("reading the OneDrive of {upn}"), e),
@@ -205,5 +206,6 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         verified: json!({"files": on_disk.total_files, "bytes": on_disk.total_bytes,
             "hashesMatch": true}),
         output: Value::Object(output),
+        ..StepReport::default()
     })
 }

@@ -43,6 +43,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                 changed: Vec::new(),
                 verified: json!({"note": format!("{upn} has no OneDrive to hand over")}),
                 output: Value::Object(output),
+                ..StepReport::default()
             });
         }
         Err(e) => return StepOutcome::from_error(&format!("reading the OneDrive of {upn}"), e),
@@ -102,5 +103,6 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         changed,
         verified: json!({"grantedTo": manager, "role": role}),
         output: Value::Object(output),
+        ..StepReport::default()
     })
 }

@@ -14,6 +14,54 @@ pub struct StepReport {
     pub changed: Vec<String>,
     pub verified: Value,
     pub output: Value,
+    /// Outcome events to publish with the step's result (e.g. `seat.recommendation`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emit: Vec<Emit>,
+    /// Facts to record for later runs (e.g. a purge request), in the same atomic write.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<FactWrite>,
+}
+
+/// An outcome event a step asks the engine to publish (through the outbox, atomically with
+/// the step's checkpoint). `kind` is its routing key, e.g. `seat.shortage`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Emit {
+    pub kind: String,
+    pub data: Value,
+}
+
+impl Emit {
+    pub fn new(kind: impl Into<String>, data: Value) -> Self {
+        Emit {
+            kind: kind.into(),
+            data,
+        }
+    }
+}
+
+/// A durable fact written with the step's result: `value: None` removes the key. Keys are
+/// `/`-separated, namespaced by what they are about, e.g. `purge/{userId}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FactWrite {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+}
+
+impl FactWrite {
+    pub fn put(key: impl Into<String>, value: Value) -> Self {
+        FactWrite {
+            key: key.into(),
+            value: Some(value),
+        }
+    }
+
+    pub fn remove(key: impl Into<String>) -> Self {
+        FactWrite {
+            key: key.into(),
+            value: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -21,11 +69,14 @@ pub enum StepOutcome {
     Done(StepReport),
     /// Not finished yet (e.g. group licensing still processing): run the step again at `until`.
     /// Does not count as a failed attempt. `changed` lists what this attempt did change, for
-    /// the journal.
+    /// the journal; `emit` publishes outcomes (e.g. `seat.shortage`); `lines` are the waiting
+    /// lines the run stands in until the step is done (see [`super::Ledger::ahead_in_line`]).
     WaitUntil {
         until: DateTime<Utc>,
         reason: String,
         changed: Vec<String>,
+        emit: Vec<Emit>,
+        lines: Vec<String>,
     },
     /// Retryable failure; `after` is the service's Retry-After when it gave one.
     Retry {
@@ -43,6 +94,17 @@ pub enum StepOutcome {
 }
 
 impl StepOutcome {
+    /// Run the step again at `until` (nothing changed, nothing to publish).
+    pub fn wait(until: DateTime<Utc>, reason: impl Into<String>) -> Self {
+        StepOutcome::WaitUntil {
+            until,
+            reason: reason.into(),
+            changed: Vec::new(),
+            emit: Vec::new(),
+            lines: Vec::new(),
+        }
+    }
+
     pub fn failed(reason: impl Into<String>) -> Self {
         StepOutcome::Failed {
             reason: reason.into(),

@@ -58,5 +58,6 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         changed,
         verified: json!({"signInSessionsValidFrom": valid_from}),
         output: Value::Object(output),
+        ..StepReport::default()
     })
 }

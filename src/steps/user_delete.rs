@@ -18,6 +18,7 @@ fn done(user_id: &UserId, upn: &str, deleted: &DeletedUser, changed: Vec<String>
         changed,
         verified: json!({"deletedDateTime": deleted.deleted_date_time}),
         output: json!({"userId": user_id, "upn": upn, "deletedDateTime": deleted.deleted_date_time}),
+        ..StepReport::default()
     })
 }
 

@@ -48,5 +48,6 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         changed,
         verified: json!({"accountEnabled": false}),
         output: Value::Object(base_output(&user)),
+        ..StepReport::default()
     })
 }

@@ -197,5 +197,6 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
             "roles": snapshot.roles.len(), "mailbox": snapshot.mailbox.is_some(),
             "drive": snapshot.drive_id.is_some()}),
         output: Value::Object(output),
+        ..StepReport::default()
     })
 }

@@ -76,6 +76,35 @@ impl WriteBatch {
         self.del(keys::subject(family, subject, seq));
     }
 
+    /// Records a run in its subject's history (kept after the run ends).
+    pub fn record_history(&mut self, family: &str, subject: &str, seq: u64, run: &RunId) {
+        self.put(keys::history(family, subject, seq), run.as_bytes().to_vec());
+    }
+
+    pub fn put_fact(&mut self, key: &str, value: &serde_json::Value) {
+        self.put(keys::fact(key), encode(value));
+    }
+
+    pub fn remove_fact(&mut self, key: &str) {
+        self.del(keys::fact(key));
+    }
+
+    /// `seq` orders the line: the run's arrival (its queue seq).
+    pub fn join_line(&mut self, line: &str, seq: u64, run: &RunId) {
+        self.put(keys::line(line, seq), run.as_bytes().to_vec());
+    }
+
+    pub fn leave_line(&mut self, line: &str, seq: u64) {
+        self.del(keys::line(line, seq));
+    }
+
+    pub fn set_schedule_fired(&mut self, workflow: &str, occurrence_ms: u64) {
+        self.put(
+            keys::schedule(workflow),
+            occurrence_ms.to_be_bytes().to_vec(),
+        );
+    }
+
     pub fn put_workflow(&mut self, hash: &str, source: &str) {
         self.put(keys::workflow(hash), source.as_bytes().to_vec());
     }

@@ -224,9 +224,49 @@ impl Store {
 
     /// The runs queued for a subject and family, in arrival order, with their queue seq.
     pub fn subject_queue(&self, family: &str, subject: &str) -> StoreResult<Vec<(u64, RunId)>> {
-        let prefix = keys::subject_prefix(family, subject);
+        self.seq_runs(&keys::subject_prefix(family, subject))
+    }
+
+    /// Every run of a subject and family (ended ones too), in arrival order.
+    pub fn subject_history(&self, family: &str, subject: &str) -> StoreResult<Vec<(u64, RunId)>> {
+        self.seq_runs(&keys::history_prefix(family, subject))
+    }
+
+    /// Facts whose key starts with `prefix`, in key order.
+    pub fn facts(&self, prefix: &str) -> StoreResult<Vec<(String, serde_json::Value)>> {
         let mut out = Vec::new();
-        for item in self.tree.scan_prefix(&prefix) {
+        for item in self.tree.scan_prefix(keys::fact(prefix)) {
+            let (k, v) = item?;
+            let key = String::from_utf8_lossy(k.get(1..).unwrap_or_default()).into_owned();
+            out.push((key, decode("fact", &v)?));
+        }
+        Ok(out)
+    }
+
+    /// Entries of `line` that arrived before `seq`.
+    pub fn line_ahead(&self, line: &str, seq: u64) -> StoreResult<usize> {
+        let start = keys::line_prefix(line);
+        let end = keys::line(line, seq);
+        let mut n = 0;
+        for item in self.tree.range(start..end) {
+            item?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The last occurrence of `workflow`'s schedule that was fired (ms since the epoch).
+    pub fn schedule_fired(&self, workflow: &str) -> StoreResult<Option<u64>> {
+        Ok(self
+            .tree
+            .get(keys::schedule(workflow))?
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes)))
+    }
+
+    /// `(seq, run id)` entries under a `family · subject` prefix.
+    fn seq_runs(&self, prefix: &[u8]) -> StoreResult<Vec<(u64, RunId)>> {
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix(prefix) {
             let (k, v) = item?;
             let seq = k
                 .get(prefix.len()..)
@@ -234,7 +274,7 @@ impl Store {
                 .map(u64::from_be_bytes)
                 .unwrap_or(0);
             let id: [u8; 16] = v.as_ref().try_into().map_err(|_| StoreError::Decode {
-                what: "subject queue entry",
+                what: "subject queue or history entry",
                 reason: "not a run id".into(),
             })?;
             out.push((seq, RunId::from_bytes(id)));

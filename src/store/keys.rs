@@ -13,6 +13,10 @@
 //! | `S` | family · 0x00 · subject · 0x00 · seq (u64) | run id (16): subject queue |
 //! | `W` | workflow hash (hex) | workflow source text |
 //! | `O` | seq (u64) | Outcome |
+//! | `H` | family · 0x00 · subject · 0x00 · seq (u64) | run id (16): every run of a subject |
+//! | `F` | fact key (utf-8) | JSON value recorded by a step |
+//! | `L` | line (utf-8) · 0x00 · seq (u64) | run id (16): runs waiting in a line |
+//! | `K` | workflow name (utf-8) | last schedule occurrence fired (ms, u64) |
 
 use crate::ids::RunId;
 
@@ -26,6 +30,10 @@ pub const CANCEL: u8 = b'C';
 pub const SUBJECT: u8 = b'S';
 pub const WORKFLOW: u8 = b'W';
 pub const OUTBOX: u8 = b'O';
+pub const HISTORY: u8 = b'H';
+pub const FACT: u8 = b'F';
+pub const LINE: u8 = b'L';
+pub const SCHEDULE: u8 = b'K';
 
 fn with_run(prefix: u8, run: &RunId) -> Vec<u8> {
     let mut k = Vec::with_capacity(17);
@@ -72,7 +80,46 @@ pub fn timer(due_ms: u64, run: &RunId) -> Vec<u8> {
 }
 
 pub fn subject_prefix(family: &str, subject: &str) -> Vec<u8> {
-    let mut k = vec![SUBJECT];
+    family_subject(SUBJECT, family, subject)
+}
+
+pub fn history_prefix(family: &str, subject: &str) -> Vec<u8> {
+    family_subject(HISTORY, family, subject)
+}
+
+pub fn history(family: &str, subject: &str, seq: u64) -> Vec<u8> {
+    let mut k = history_prefix(family, subject);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn fact(key: &str) -> Vec<u8> {
+    let mut k = vec![FACT];
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
+pub fn line_prefix(line: &str) -> Vec<u8> {
+    let mut k = vec![LINE];
+    k.extend_from_slice(line.as_bytes());
+    k.push(0);
+    k
+}
+
+pub fn line(line: &str, seq: u64) -> Vec<u8> {
+    let mut k = line_prefix(line);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn schedule(workflow: &str) -> Vec<u8> {
+    let mut k = vec![SCHEDULE];
+    k.extend_from_slice(workflow.as_bytes());
+    k
+}
+
+fn family_subject(prefix: u8, family: &str, subject: &str) -> Vec<u8> {
+    let mut k = vec![prefix];
     k.extend_from_slice(family.as_bytes());
     k.push(0);
     k.extend_from_slice(subject.to_lowercase().as_bytes());

@@ -2,7 +2,7 @@
 //! (trigger matching, `when`, parameter rendering, `wait_until`).
 
 use super::template::{eval_truthy, render, render_param, template_context};
-use super::{RetryPolicy, TemplateError};
+use super::{RetryPolicy, Schedule, TemplateError};
 use crate::event::{CloudEvent, parse_instant};
 use crate::ids::StepId;
 use crate::steps::Action;
@@ -22,6 +22,11 @@ pub struct Workflow {
     pub description: String,
     pub triggers: Vec<Trigger>,
     pub steps: Vec<StepDef>,
+    /// Runs on a cron schedule too (`[schedule]`).
+    pub schedule: Option<Schedule>,
+    /// Workflows whose unfinished runs for the same subject (and family) this workflow's
+    /// runs cancel when they are admitted, at their next step boundary (`cancels = [...]`).
+    pub cancels: Vec<String>,
     /// SHA-256 (hex) of the file text.
     pub hash: String,
     /// The file text.

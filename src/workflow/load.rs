@@ -63,6 +63,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Workflow>, Vec<Problem>> {
             Err(mut p) => problems.append(&mut p),
         }
     }
+    check_cancels(&workflows, &mut problems);
     if problems.is_empty() {
         Ok(workflows)
     } else {
@@ -77,5 +78,37 @@ fn name_line(text: &str) -> usize {
             let l = l.trim_start();
             l.starts_with("name") && l[4..].trim_start().starts_with('=')
         })
+        .map_or(1, |i| i + 1)
+}
+
+/// `cancels` must name loaded workflows of the same family: only runs of one family are
+/// ordered per person, so only those can be cancelled at a step boundary before the new run.
+fn check_cancels(workflows: &[Workflow], problems: &mut Vec<Problem>) {
+    for wf in workflows {
+        for name in &wf.cancels {
+            let line = cancels_line(&wf.source);
+            match workflows.iter().find(|w| &w.name == name) {
+                None => problems.push(Problem::new(
+                    &wf.path,
+                    line,
+                    format!("`cancels` names the workflow `{name}`, which is not in this directory"),
+                )),
+                Some(other) if other.family != wf.family => problems.push(Problem::new(
+                    &wf.path,
+                    line,
+                    format!(
+                        "`cancels` names `{name}` of family `{}`, but this workflow is of family `{}`: both must be in one family",
+                        other.family, wf.family
+                    ),
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+}
+
+fn cancels_line(text: &str) -> usize {
+    text.lines()
+        .position(|l| l.trim_start().starts_with("cancels"))
         .map_or(1, |i| i + 1)
 }

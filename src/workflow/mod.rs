@@ -8,6 +8,7 @@ mod parse;
 mod problem;
 mod reader;
 mod retry;
+mod schedule;
 mod steps;
 mod template;
 
@@ -16,4 +17,5 @@ pub use load::load_dir;
 pub use parse::parse;
 pub use problem::{Problem, TemplateError};
 pub use retry::RetryPolicy;
+pub use schedule::{DEFAULT_CRON, Schedule};
 pub use template::template_context;

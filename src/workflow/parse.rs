@@ -6,7 +6,7 @@ use super::reader::{Reader, is_slug};
 use super::retry::{DEFAULT_TIMEOUT, RetryPolicy};
 use super::steps::parse_steps;
 use super::template::compile_expr;
-use super::{Problem, hazards};
+use super::{DEFAULT_CRON, Problem, Schedule, hazards};
 use crate::event::EVENT_TYPES;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -21,7 +21,10 @@ const TOP_KEYS: &[&str] = &[
     "triggers",
     "defaults",
     "steps",
+    "schedule",
+    "cancels",
 ];
+const SCHEDULE_KEYS: &[&str] = &["cron", "subject"];
 const TRIGGER_KEYS: &[&str] = &["type", "when"];
 const DEFAULTS_KEYS: &[&str] = &["retry", "timeout"];
 pub(crate) const RETRY_KEYS: &[&str] = &["attempts", "backoff", "max_delay"];
@@ -100,6 +103,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Workflow, Vec<Problem>> {
     let defaults = parse_defaults(&mut r, doc);
     let steps = parse_steps(&mut r, doc, &defaults);
     hazards::check(&mut r, &steps);
+    let schedule = parse_schedule(&mut r, doc, &name, &triggers);
+    let cancels = parse_cancels(&mut r, doc, &name);
 
     if !r.problems.is_empty() {
         let mut problems = r.problems;
@@ -113,6 +118,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Workflow, Vec<Problem>> {
         description,
         triggers,
         steps,
+        schedule,
+        cancels,
         hash: hex::encode(Sha256::digest(text.as_bytes())),
         source: text.to_string(),
         path: path.to_path_buf(),
@@ -163,6 +170,81 @@ fn parse_triggers(r: &mut Reader<'_>, doc: &DeTable<'_>) -> Vec<Trigger> {
             );
         }
         out.push(Trigger { event_type, when });
+    }
+    out
+}
+
+/// `[schedule]`: `cron` (default daily) and `subject` (default the workflow name). The
+/// events it fires have the type of the workflow's only trigger.
+fn parse_schedule(
+    r: &mut Reader<'_>,
+    doc: &DeTable<'_>,
+    name: &str,
+    triggers: &[Trigger],
+) -> Option<Schedule> {
+    let (t, line) = r.table(doc, "schedule", "the workflow")?;
+    let whose = "[schedule]";
+    r.unknown_keys(t, SCHEDULE_KEYS, whose);
+    let cron = match r.string(t, "cron", whose) {
+        Some((c, cline)) => {
+            if let Err(e) = Schedule::check(&c) {
+                r.at_line(
+                    cline,
+                    format!("`cron` in [schedule] (`{c}`) is not a valid cron expression: {e}"),
+                );
+            }
+            c
+        }
+        None => DEFAULT_CRON.to_string(),
+    };
+    let subject = r
+        .string(t, "subject", whose)
+        .map(|(s, _)| s)
+        .unwrap_or_else(|| name.to_string());
+    let event_type = match triggers {
+        [one] => one.event_type.clone(),
+        _ => {
+            r.at_line(
+                line,
+                "a workflow with [schedule] must have exactly one [[triggers]]: the type of the events the schedule fires",
+            );
+            String::new()
+        }
+    };
+    Some(Schedule {
+        cron,
+        subject,
+        event_type,
+        line,
+    })
+}
+
+/// `cancels = ["leaver"]`: workflow names (not this one).
+fn parse_cancels(r: &mut Reader<'_>, doc: &DeTable<'_>, name: &str) -> Vec<String> {
+    let Some(item) = doc.get("cancels") else {
+        return Vec::new();
+    };
+    let line = r.line(item.span().start);
+    let Some(arr) = item.get_ref().as_array() else {
+        r.at_line(
+            line,
+            "`cancels` must be a list of workflow names, e.g. cancels = [\"leaver\"]",
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for v in arr.iter() {
+        match v.get_ref().as_str() {
+            Some(s) if is_slug(s) && s != name => out.push(s.to_string()),
+            Some(s) if s == name => r.at_line(
+                line,
+                format!("a workflow cannot cancel itself (`{s}` in `cancels`)"),
+            ),
+            _ => r.at_line(
+                line,
+                "`cancels` must be a list of workflow names ([a-z0-9-]+)",
+            ),
+        }
     }
     out
 }

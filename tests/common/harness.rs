@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use offboard::clock::{Clock, SimClock};
 use offboard::event::CloudEvent;
 use offboard::ids::{EventId, RunId};
-use offboard::steps::{Action, StepContext, StepEnv, StepOutcome, StepReport};
+use offboard::steps::{Action, MemoryLedger, StepContext, StepEnv, StepOutcome, StepReport};
 use offboard::tenant::sim::{Scenario, SimTenant};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -25,6 +25,8 @@ pub struct Harness {
     pub event: CloudEvent,
     pub outputs: BTreeMap<String, Value>,
     pub run_id: RunId,
+    /// Earlier runs, facts and lines the steps see; facts written by done steps are added.
+    pub ledger: MemoryLedger,
 }
 
 impl Harness {
@@ -54,6 +56,7 @@ impl Harness {
             event,
             outputs: BTreeMap::new(),
             run_id: RunId::new(),
+            ledger: MemoryLedger::default(),
         }
     }
 
@@ -99,10 +102,17 @@ impl Harness {
             params: &params,
             outputs: &self.outputs,
             env: &self.env,
+            ledger: &self.ledger,
         };
         let out = action.execute(&ctx, &self.sim).await;
         if let StepOutcome::Done(r) = &out {
             self.outputs.insert(id.to_string(), r.output.clone());
+            for f in &r.facts {
+                match &f.value {
+                    Some(v) => self.ledger.facts.insert(f.key.clone(), v.clone()),
+                    None => self.ledger.facts.remove(&f.key),
+                };
+            }
         }
         out
     }
