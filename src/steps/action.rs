@@ -2,7 +2,7 @@
 
 use super::{StepContext, StepOutcome};
 use super::{
-    licenses_remove, mailbox_convert, onedrive_backup, onedrive_grant, sessions_revoke,
+    backups_expire, deleted_purge, deleted_report, licenses_remove, mailbox_convert, onedrive_backup, onedrive_grant, sessions_revoke,
     user_delete, user_disable, user_snapshot,
 };
 use crate::tenant::Tenant;
@@ -17,6 +17,9 @@ pub enum Action {
     OnedriveGrant,
     LicensesRemove,
     UserDelete,
+    DeletedReport,
+    DeletedPurge,
+    BackupsExpire,
 }
 
 impl Action {
@@ -29,6 +32,9 @@ impl Action {
         Action::OnedriveGrant,
         Action::LicensesRemove,
         Action::UserDelete,
+        Action::DeletedReport,
+        Action::DeletedPurge,
+        Action::BackupsExpire,
     ];
 
     /// The name used in workflow files (`action = "licenses.remove"`).
@@ -42,6 +48,9 @@ impl Action {
             Action::OnedriveGrant => "onedrive.grant",
             Action::LicensesRemove => "licenses.remove",
             Action::UserDelete => "user.delete",
+            Action::DeletedReport => "deleted.report",
+            Action::DeletedPurge => "deleted.purge",
+            Action::BackupsExpire => "backups.expire",
         }
     }
 
@@ -60,13 +69,19 @@ impl Action {
             Action::OnedriveGrant => onedrive_grant::PARAMS,
             Action::LicensesRemove => licenses_remove::PARAMS,
             Action::UserDelete => user_delete::PARAMS,
+            Action::DeletedReport => deleted_report::PARAMS,
+            Action::DeletedPurge => deleted_purge::PARAMS,
+            Action::BackupsExpire => backups_expire::PARAMS,
         }
     }
 
     /// Whether the step changes the tenant in a way a person would have to undo. Quarantine
     /// and approvals hold runs before the first such step.
     pub fn is_destructive(self) -> bool {
-        !matches!(self, Action::UserSnapshot | Action::OnedriveBackup)
+        !matches!(
+            self,
+            Action::UserSnapshot | Action::OnedriveBackup | Action::DeletedReport
+        )
     }
 
     pub async fn execute(self, ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
@@ -79,6 +94,9 @@ impl Action {
             Action::OnedriveGrant => onedrive_grant::run(ctx, tenant).await,
             Action::LicensesRemove => licenses_remove::run(ctx, tenant).await,
             Action::UserDelete => user_delete::run(ctx, tenant).await,
+            Action::DeletedReport => deleted_report::run(ctx, tenant).await,
+            Action::DeletedPurge => deleted_purge::run(ctx, tenant).await,
+            Action::BackupsExpire => backups_expire::run(ctx, tenant).await,
         }
     }
 }

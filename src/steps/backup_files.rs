@@ -2,6 +2,7 @@
 //! `writes.log` journal of finished files, and `manifest.json` with its verification.
 //! Blocking I/O only: callers run these through `spawn_blocking`.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -39,6 +40,10 @@ pub(crate) struct Manifest {
     pub total_files: u64,
     pub total_bytes: u64,
     pub files: Vec<ManifestEntry>,
+    /// When the backup was last completed and verified (the age `backups.expire` goes by);
+    /// absent in manifests written before this field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<DateTime<Utc>>,
 }
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
@@ -235,6 +240,7 @@ mod tests {
                 size: 5,
                 sha256: sha,
             }],
+            completed_at: None,
         };
         b.write_manifest(&m).unwrap();
         assert_eq!(b.verify_manifest().unwrap(), m);

@@ -6,8 +6,13 @@ mod action;
 mod context;
 mod ledger;
 mod outcome;
+mod param;
+mod retention;
 
 mod backup_files;
+mod backups_expire;
+mod deleted_purge;
+mod deleted_report;
 mod drive_walk;
 mod licenses_remove;
 mod mailbox_convert;

@@ -1,11 +1,14 @@
 //! `onedrive.backup`: copies every file of the user's OneDrive to
 //! `<backup_dir>/<userId>/<driveId>/files/`, resuming after a crash without downloading a file
 //! twice, writes `manifest.json` and verifies every entry on disk (R6: before any delete).
+//! A verified backup (or the verified absence of a OneDrive) is recorded as the fact
+//! `backup/{userId}`, which the retention sweep reads.
 
 use super::backup_files::{BackupDir, Manifest, ManifestEntry, sha256_hex};
 use super::drive_walk::{enumerate, file_paths, safe_component};
+use super::retention::{BackupFact, backup_key};
 use super::subject::{base_output, resolve_user};
-use super::{StepContext, StepOutcome, StepReport};
+use super::{FactWrite, StepContext, StepOutcome, StepReport};
 use crate::tenant::{ErrorKind, Tenant};
 use serde_json::{Value, json};
 
@@ -32,11 +35,20 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         Ok(d) => d,
         Err(e) if matches!(e.kind, ErrorKind::DriveNotFound) => {
             output.insert("driveId".into(), Value::Null);
+            let fact = BackupFact {
+                verified: true,
+                location: None,
+                drive_id: None,
+                files: 0,
+                bytes: 0,
+                at: ctx.now,
+            };
             return StepOutcome::Done(StepReport {
                 observed: json!({"drive": null}),
                 changed: Vec::new(),
                 verified: json!({"note": format!("{upn} has no OneDrive to back up")}),
                 output: Value::Object(output),
+                facts: vec![FactWrite::put(backup_key(&user.id), json!(fact))],
                 ..StepReport::default()
             });
         }
@@ -168,6 +180,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         total_files: entries.len() as u64,
         total_bytes: entries.iter().map(|e| e.size).sum(),
         files: entries,
+        completed_at: Some(ctx.now),
     };
     let (d, m) = (dir.clone(), manifest.clone());
     let verified = blocking(move || {
@@ -199,6 +212,14 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         json!(dir.manifest_path().display().to_string()),
     );
     output.insert("verified".into(), json!(true));
+    let fact = BackupFact {
+        verified: true,
+        location: Some(dir.root.display().to_string()),
+        drive_id: Some(drive.id.to_string()),
+        files: manifest.total_files,
+        bytes: manifest.total_bytes,
+        at: ctx.now,
+    };
     StepOutcome::Done(StepReport {
         observed: json!({"driveId": drive.id, "items": items.len(), "files": manifest.total_files,
             "alreadyOnDisk": skipped}),
@@ -206,6 +227,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         verified: json!({"files": on_disk.total_files, "bytes": on_disk.total_bytes,
             "hashesMatch": true}),
         output: Value::Object(output),
+        facts: vec![FactWrite::put(backup_key(&user.id), json!(fact))],
         ..StepReport::default()
     })
 }

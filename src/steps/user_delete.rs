@@ -1,23 +1,72 @@
 //! `user.delete`: soft-deletes the account (R1, restorable for 30 days) once nothing would be
 //! lost: not synced (R9), no shared or forwarding mailbox (R4), OneDrive backed up or handed
-//! over (R6). Already deleted → done with its deletion time.
+//! over (R6). Already deleted → done with its deletion time. With `purge_after_days` (the
+//! leaver's `purgeAfterDays`) it records the fact `purge/{userId}` for the retention sweep,
+//! which deletes the account for good once that many days have passed.
 
 use super::drive_walk::{enumerate, has_files};
+use super::retention::{PurgeFact, RETENTION_DAYS, original_upn, purge_key};
 use super::subject::{is_not_found, lookup_key, mailbox_of, same_principal};
-use super::{StepContext, StepOutcome, StepReport};
+use super::{FactWrite, StepContext, StepOutcome, StepReport, param};
 use crate::ids::UserId;
 use crate::tenant::{DeletedUser, ErrorKind, MailboxType, Tenant, User};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-pub const PARAMS: &[&str] = &["onedrive"];
+pub const PARAMS: &[&str] = &["onedrive", "purge_after_days"];
 
-fn done(user_id: &UserId, upn: &str, deleted: &DeletedUser, changed: Vec<String>) -> StepOutcome {
+/// `purge_after_days`: absent = no purge asked; otherwise 0..=30 (after 30 days Microsoft
+/// purges by itself, R1).
+fn purge_after_days(ctx: &StepContext<'_>) -> Result<Option<i64>, StepOutcome> {
+    let given = ctx
+        .params
+        .get("purge_after_days")
+        .is_some_and(|v| !v.is_null() && v.as_str().is_none_or(|s| !s.trim().is_empty()));
+    if !given {
+        return Ok(None);
+    }
+    param::int(ctx, "purge_after_days", 0, 0, RETENTION_DAYS)
+        .map(Some)
+        .map_err(|e| {
+            StepOutcome::failed(format!(
+                "{e} (the leaver's `purgeAfterDays`); nothing was deleted: correct the event and submit it again"
+            ))
+        })
+}
+
+/// The `purge/{userId}` fact for a purge request.
+fn purge_request(ctx: &StepContext<'_>, deleted: &DeletedUser, days: i64) -> FactWrite {
+    // the leaver backs OneDrive up unless `onedrive` says manager or none
+    let backup_required = matches!(ctx.param_str("onedrive"), None | Some("backup" | "both"));
+    let fact = PurgeFact {
+        upn: original_upn(deleted),
+        deleted_at: deleted.deleted_date_time,
+        purge_after_days: days,
+        backup_required,
+    };
+    FactWrite::put(purge_key(&deleted.id), json!(fact))
+}
+
+fn done(
+    ctx: &StepContext<'_>,
+    purge: Option<i64>,
+    user_id: &UserId,
+    upn: &str,
+    deleted: &DeletedUser,
+    changed: Vec<String>,
+) -> StepOutcome {
+    let mut output = json!({"userId": user_id, "upn": upn, "deletedDateTime": deleted.deleted_date_time});
+    let mut facts = Vec::new();
+    if let Some(days) = purge {
+        output["purgeAfterDays"] = json!(days);
+        facts.push(purge_request(ctx, deleted, days));
+    }
     StepOutcome::Done(StepReport {
         observed: json!({"deleted": !changed.is_empty()}),
         changed,
         verified: json!({"deletedDateTime": deleted.deleted_date_time}),
-        output: json!({"userId": user_id, "upn": upn, "deletedDateTime": deleted.deleted_date_time}),
+        output,
+        facts,
         ..StepReport::default()
     })
 }
@@ -108,12 +157,16 @@ async fn preconditions(
 }
 
 pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
+    let purge = match purge_after_days(ctx) {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
     let key = lookup_key(ctx);
     let user = match tenant.get_user(key).await {
         Ok(u) => u,
         Err(e) if is_not_found(&e) => {
             return match find_deleted(tenant, key).await {
-                Ok(Some(d)) => done(&d.id, &d.user_principal_name, &d, Vec::new()),
+                Ok(Some(d)) => done(ctx, purge, &d.id, &d.user_principal_name, &d, Vec::new()),
                 Ok(None) => StepOutcome::failed(format!(
                     "user {} (looked up as {key}) is neither in the tenant nor among deleted users: \
                      it was purged or never existed; check the event subject",
@@ -136,6 +189,8 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     }
     match tenant.get_deleted_user(&user.id).await {
         Ok(d) => done(
+            ctx,
+            purge,
             &user.id,
             &upn,
             &d,
