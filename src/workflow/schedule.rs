@@ -30,17 +30,19 @@ impl Schedule {
     /// The latest occurrence at or before `now`, if any within the cron's range.
     pub fn latest(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let cron = Cron::from_str(&self.cron).ok()?;
-        cron.find_previous_occurrence(&whole_seconds(now), true)
-            .ok()
-            .map(whole_seconds)
+        // Occurrences are whole seconds; croner keeps the sub-second part of its start.
+        let now = now.with_nanosecond(0)?;
+        cron.find_previous_occurrence(&now, true)
+            .ok()?
+            .with_nanosecond(0)
     }
 
     /// The first occurrence after `t`.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let cron = Cron::from_str(&self.cron).ok()?;
-        cron.find_next_occurrence(&whole_seconds(t), false)
-            .ok()
-            .map(whole_seconds)
+        cron.find_next_occurrence(&t.with_nanosecond(0)?, false)
+            .ok()?
+            .with_nanosecond(0)
     }
 
     /// The event id of one occurrence: the same occurrence always gets the same id.
@@ -49,35 +51,5 @@ impl Schedule {
             "schedule:{workflow}:{}",
             occurrence.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         )
-    }
-}
-
-/// Occurrences are whole seconds; croner carries the sub-second part of the instant it is
-/// given into the occurrence it finds, which made the same occurrence compare differently
-/// from one tick to the next (and miscounted missed occurrences).
-fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.with_nanosecond(0).unwrap_or(t)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn occurrences_are_whole_seconds_whatever_the_instant() {
-        let s = Schedule {
-            cron: DEFAULT_CRON.into(),
-            subject: "tenant".into(),
-            event_type: "ops.retention-sweep".into(),
-            line: 1,
-        };
-        let now: DateTime<Utc> = "2026-12-05T00:01:00.999Z".parse().unwrap();
-        let midnight: DateTime<Utc> = "2026-12-05T00:00:00Z".parse().unwrap();
-        assert_eq!(s.latest(now), Some(midnight));
-        let before: DateTime<Utc> = "2026-12-01T00:00:00.5Z".parse().unwrap();
-        assert_eq!(
-            s.next_after(before),
-            Some("2026-12-02T00:00:00Z".parse().unwrap())
-        );
     }
 }
