@@ -27,7 +27,8 @@ fn colleague(n: u32, upn: &str, files: bool) -> Value {
         "manager": SAM, "licenses": ["SPE_E3"]
     });
     if files {
-        u["drive"] = json!({"files": [{"path": "a.txt", "size": 10}, {"path": "d/b.bin", "size": 2000}]});
+        u["drive"] =
+            json!({"files": [{"path": "a.txt", "size": 10}, {"path": "d/b.bin", "size": 2000}]});
     }
     u
 }
@@ -82,26 +83,33 @@ async fn report_warns_about_users_nearing_day_30_without_a_verified_backup() {
     leave(&mut h, DANA, true, json!({})).await; // verified backup
     leave(&mut h, ERIN, false, json!({"onedrive": "none"})).await; // never backed up
     leave(&mut h, GUS, true, json!({})).await; // backed up, then the backup vanished
-    let gus_backup = PathBuf::from(
-        h.ledger.facts[&format!("backup/{}", h.outputs["delete"]["userId"].as_str().unwrap())]
-            ["location"]
-            .as_str()
-            .unwrap(),
-    );
+    let gus_backup =
+        PathBuf::from(
+            h.ledger.facts[&format!("backup/{}", h.outputs["delete"]["userId"].as_str().unwrap())]
+                ["location"]
+                .as_str()
+                .unwrap(),
+        );
     std::fs::remove_file(gus_backup.join("manifest.json")).unwrap();
     h.clock.advance(Duration::days(20));
     leave(&mut h, FINN, false, json!({})).await; // deleted recently
 
     // day 20 of the first three: outside the 5-day window
     h.subject = "tenant".into();
-    let r = done(h.step("report", "deleted.report", json!({"warn_days": 5})).await);
+    let r = done(
+        h.step("report", "deleted.report", json!({"warn_days": 5}))
+            .await,
+    );
     assert_eq!(r.output["deletedUsers"], 4);
     assert!(r.output["approaching"].as_array().unwrap().is_empty());
     assert!(r.emit.is_empty());
 
     // day 26 (Finn's day 6)
     h.clock.advance(Duration::days(6));
-    let r = done(h.step("report", "deleted.report", json!({"warn_days": 5})).await);
+    let r = done(
+        h.step("report", "deleted.report", json!({"warn_days": 5}))
+            .await,
+    );
     assert!(r.changed.is_empty());
     assert_eq!(upns(&r.output["approaching"]), vec![DANA, ERIN, GUS]);
     let backup_of = |upn: &str| {
@@ -160,8 +168,21 @@ async fn purge_comes_after_the_period_never_before_and_never_after_a_restore() {
     let gus = leave(&mut h, GUS, true, json!({"purge_after_days": 2})).await;
     // Hank's leaver asked for a backup (the default) that never happened.
     let hank = leave(&mut h, HANK, false, json!({"purge_after_days": 1})).await;
-    let ivy = leave(&mut h, IVY, false, json!({"purge_after_days": 1, "onedrive": "none"})).await;
-    assert_eq!(h.ledger.facts.keys().filter(|k| k.starts_with("purge/")).count(), 5);
+    let ivy = leave(
+        &mut h,
+        IVY,
+        false,
+        json!({"purge_after_days": 1, "onedrive": "none"}),
+    )
+    .await;
+    assert_eq!(
+        h.ledger
+            .facts
+            .keys()
+            .filter(|k| k.starts_with("purge/"))
+            .count(),
+        5
+    );
     assert_eq!(h.ledger.facts[&format!("purge/{dana}")]["upn"], DANA);
 
     // Gus is restored; Ivy restored and deleted again (not by a leaver asking for a purge).
@@ -180,13 +201,21 @@ async fn purge_comes_after_the_period_never_before_and_never_after_a_restore() {
     let kinds: Vec<(String, String)> = r
         .emit
         .iter()
-        .map(|e| (e.data["upn"].as_str().unwrap().into(), e.data["kind"].as_str().unwrap().into()))
+        .map(|e| {
+            (
+                e.data["upn"].as_str().unwrap().into(),
+                e.data["kind"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     assert_eq!(kinds.len(), 2, "{kinds:?}");
     assert!(kinds.contains(&(HANK.into(), "purge-refused".into())));
     assert!(kinds.contains(&(IVY.into(), "purge-refused".into())));
     assert!(h.sim.user(GUS).is_some(), "the restored user is untouched");
-    assert!(h.sim.deleted_user(IVY).is_some(), "the re-deleted user is not purged");
+    assert!(
+        h.sim.deleted_user(IVY).is_some(),
+        "the re-deleted user is not purged"
+    );
     assert!(h.sim.deleted_user(HANK).is_some());
     for u in [&gus, &ivy] {
         assert!(!h.ledger.facts.contains_key(&format!("purge/{u}")));
@@ -218,7 +247,13 @@ async fn purge_comes_after_the_period_never_before_and_never_after_a_restore() {
 #[tokio::test]
 async fn a_user_purged_by_someone_else_is_done_and_its_request_dropped() {
     let mut h = tenant();
-    let erin = leave(&mut h, ERIN, false, json!({"purge_after_days": 0, "onedrive": "none"})).await;
+    let erin = leave(
+        &mut h,
+        ERIN,
+        false,
+        json!({"purge_after_days": 0, "onedrive": "none"}),
+    )
+    .await;
     h.sim.purge_deleted_user(&erin).await.unwrap();
     h.subject = "tenant".into();
     let r = done(h.step("purge", "deleted.purge", json!({})).await);
@@ -233,7 +268,11 @@ async fn an_invalid_purge_after_days_fails_before_deleting() {
     let mut h = tenant();
     for bad in [json!(31), json!(-1), json!("soon"), json!(2.5)] {
         let o = h
-            .step("delete", "user.delete", json!({"purge_after_days": bad, "onedrive": "none"}))
+            .step(
+                "delete",
+                "user.delete",
+                json!({"purge_after_days": bad, "onedrive": "none"}),
+            )
             .await;
         assert!(failed(&o).contains("purge_after_days"), "{o:?}");
         assert!(h.sim.user(DANA).is_some(), "nothing deleted for {bad}");
@@ -264,7 +303,10 @@ async fn backups_past_their_retention_are_deleted_and_nothing_else() {
 
     h.clock.advance(Duration::days(166)); // Dana's backup is 366 days old, Gus's 166
     h.subject = "tenant".into();
-    let r = done(h.step("backups", "backups.expire", json!({"retention": "365d"})).await);
+    let r = done(
+        h.step("backups", "backups.expire", json!({"retention": "365d"}))
+            .await,
+    );
     let removed = r.output["removed"].as_array().unwrap();
     assert_eq!(removed.len(), 1, "{}", r.output);
     assert_eq!(removed[0]["userId"], dana_id.as_str());
@@ -279,7 +321,10 @@ async fn backups_past_their_retention_are_deleted_and_nothing_else() {
     assert!(!root.join(".expired").exists());
 
     // a repeat removes nothing
-    let again = done(h.step("backups", "backups.expire", json!({"retention": "365d"})).await);
+    let again = done(
+        h.step("backups", "backups.expire", json!({"retention": "365d"}))
+            .await,
+    );
     assert!(again.output["removed"].as_array().unwrap().is_empty());
     assert!(again.changed.is_empty());
 
@@ -287,11 +332,16 @@ async fn backups_past_their_retention_are_deleted_and_nothing_else() {
     let left = root.join(".expired/u-y/d-y");
     std::fs::create_dir_all(left.join("files")).unwrap();
     std::fs::write(left.join("files/f"), vec![0u8; 123]).unwrap();
-    let r = done(h.step("backups", "backups.expire", json!({"retention": "365d"})).await);
+    let r = done(
+        h.step("backups", "backups.expire", json!({"retention": "365d"}))
+            .await,
+    );
     assert_eq!(r.output["bytesFreed"], 123);
     assert!(!root.join(".expired").exists());
 
-    let o = h.step("backups", "backups.expire", json!({"retention": "a year"})).await;
+    let o = h
+        .step("backups", "backups.expire", json!({"retention": "a year"}))
+        .await;
     assert!(failed(&o).contains("retention"), "{o:?}");
     assert_no_damage(&h);
 }
@@ -368,7 +418,11 @@ async fn the_scheduled_sweep_runs_once_per_period_and_once_after_downtime() {
     assert_eq!(upns(&purge(second)["purged"]), vec!["dana.lee@contoso.com"]);
     assert!(env.sim.deleted_user("dana.lee@contoso.com").is_none());
     assert!(env.sim.user("dana.lee@contoso.com").is_none());
-    assert!(env.sim.damage().is_empty(), "damage: {:#?}", env.sim.damage());
+    assert!(
+        env.sim.damage().is_empty(),
+        "damage: {:#?}",
+        env.sim.damage()
+    );
     env.stop().await;
     drop(keep);
 }

@@ -103,7 +103,7 @@ fn leaver_has_the_documented_steps_in_order() {
         ids,
         [
             "last-day", "snapshot", "disable", "revoke", "convert", "backup", "handover",
-            "licenses", "delete"
+            "licenses", "delete", "seats"
         ]
     );
     assert_eq!(wf.family, "lifecycle");

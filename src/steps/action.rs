@@ -2,8 +2,9 @@
 
 use super::{StepContext, StepOutcome};
 use super::{
-    backups_expire, deleted_purge, deleted_report, licenses_remove, mailbox_convert, onedrive_backup, onedrive_grant, sessions_revoke,
-    user_delete, user_disable, user_snapshot,
+    backups_expire, deleted_purge, deleted_report, licenses_remove, mailbox_convert,
+    onedrive_backup, onedrive_grant, seats_reduce, sessions_revoke, shared_licenses, user_delete,
+    user_disable, user_snapshot,
 };
 use crate::tenant::Tenant;
 
@@ -20,6 +21,8 @@ pub enum Action {
     DeletedReport,
     DeletedPurge,
     BackupsExpire,
+    SharedLicenses,
+    SeatsReduce,
 }
 
 impl Action {
@@ -35,6 +38,8 @@ impl Action {
         Action::DeletedReport,
         Action::DeletedPurge,
         Action::BackupsExpire,
+        Action::SharedLicenses,
+        Action::SeatsReduce,
     ];
 
     /// The name used in workflow files (`action = "licenses.remove"`).
@@ -51,6 +56,8 @@ impl Action {
             Action::DeletedReport => "deleted.report",
             Action::DeletedPurge => "deleted.purge",
             Action::BackupsExpire => "backups.expire",
+            Action::SharedLicenses => "shared.licenses",
+            Action::SeatsReduce => "seats.reduce",
         }
     }
 
@@ -72,6 +79,8 @@ impl Action {
             Action::DeletedReport => deleted_report::PARAMS,
             Action::DeletedPurge => deleted_purge::PARAMS,
             Action::BackupsExpire => backups_expire::PARAMS,
+            Action::SharedLicenses => shared_licenses::PARAMS,
+            Action::SeatsReduce => seats_reduce::PARAMS,
         }
     }
 
@@ -97,6 +106,8 @@ impl Action {
             Action::DeletedReport => deleted_report::run(ctx, tenant).await,
             Action::DeletedPurge => deleted_purge::run(ctx, tenant).await,
             Action::BackupsExpire => backups_expire::run(ctx, tenant).await,
+            Action::SharedLicenses => shared_licenses::run(ctx, tenant).await,
+            Action::SeatsReduce => seats_reduce::run(ctx, tenant).await,
         }
     }
 }

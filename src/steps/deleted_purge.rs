@@ -41,9 +41,13 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
             Ok(f) => f,
             Err(e) => {
                 // Dropping an unreadable request errs on the side of keeping the account.
-                t.dropped.push(entry(&id, "", json!({"reason": format!(
-                    "the purge request {key} is unreadable ({e}); dropped, nothing purged"
-                )})));
+                t.dropped.push(entry(
+                    &id,
+                    "",
+                    json!({"reason": format!(
+                        "the purge request {key} is unreadable ({e}); dropped, nothing purged"
+                    )}),
+                ));
                 t.facts.push(FactWrite::remove(key.clone()));
                 continue;
             }
@@ -94,8 +98,7 @@ async fn one(
                     ));
                 }
             };
-            t.dropped
-                .push(entry(id, upn, json!({"reason": reason})));
+            t.dropped.push(entry(id, upn, json!({"reason": reason})));
             t.facts.push(FactWrite::remove(key));
             return None;
         }
@@ -117,14 +120,25 @@ async fn one(
              and deleted again since, so the request is dropped; nothing purged",
             deleted.deleted_date_time, fact.deleted_at
         );
-        t.emit.push(warning("purge-refused", id, upn, deleted.deleted_date_time, &backup, &reason));
+        t.emit.push(warning(
+            "purge-refused",
+            id,
+            upn,
+            deleted.deleted_date_time,
+            &backup,
+            &reason,
+        ));
         t.dropped.push(entry(id, upn, json!({"reason": reason})));
         t.facts.push(FactWrite::remove(key));
         return None;
     }
     let due = fact.deleted_at + Duration::days(fact.purge_after_days);
     if ctx.now < due {
-        t.pending.push(entry(id, upn, json!({"deletedDateTime": fact.deleted_at, "purgeAfter": due})));
+        t.pending.push(entry(
+            id,
+            upn,
+            json!({"deletedDateTime": fact.deleted_at, "purgeAfter": due}),
+        ));
         return None;
     }
     if fact.backup_required && !backup.is_verified() {
@@ -134,8 +148,19 @@ async fn one(
             backup.describe(),
             super::retention::purge_date(deleted.deleted_date_time)
         );
-        t.emit.push(warning("purge-refused", id, upn, deleted.deleted_date_time, &backup, &reason));
-        t.refused.push(entry(id, upn, json!({"reason": reason, "backup": backup.label()})));
+        t.emit.push(warning(
+            "purge-refused",
+            id,
+            upn,
+            deleted.deleted_date_time,
+            &backup,
+            &reason,
+        ));
+        t.refused.push(entry(
+            id,
+            upn,
+            json!({"reason": reason, "backup": backup.label()}),
+        ));
         return None;
     }
     match tenant.purge_deleted_user(id).await {
@@ -154,7 +179,9 @@ async fn one(
         Ok(_) => {
             return Some(StepOutcome::Retry {
                 after: Some(StdDuration::from_secs(30)),
-                reason: format!("{upn} ({id}) still shows among deleted users after the purge (replication)"),
+                reason: format!(
+                    "{upn} ({id}) still shows among deleted users after the purge (replication)"
+                ),
             });
         }
         Err(e) => {
@@ -172,7 +199,11 @@ async fn one(
         BackupStatus::Verified(_) => backup.describe(),
         _ => "no backup was asked for".to_string(),
     };
-    t.purged.push(entry(id, upn, json!({"deletedDateTime": fact.deleted_at, "backup": note})));
+    t.purged.push(entry(
+        id,
+        upn,
+        json!({"deletedDateTime": fact.deleted_at, "backup": note}),
+    ));
     t.facts.push(FactWrite::remove(key));
     None
 }

@@ -49,7 +49,9 @@ pub(crate) fn duration(
     };
     match humantime::parse_duration(text) {
         Ok(d) if !d.is_zero() => Ok(d),
-        Ok(_) => Err(format!("parameter `{name}` is `{text}`; it must be longer than zero")),
+        Ok(_) => Err(format!(
+            "parameter `{name}` is `{text}`; it must be longer than zero"
+        )),
         Err(e) => Err(format!(
             "parameter `{name}` is `{text}`, not a duration ({e}); write e.g. `365d` or `3d 12h`"
         )),

@@ -55,7 +55,8 @@ fn done(
     deleted: &DeletedUser,
     changed: Vec<String>,
 ) -> StepOutcome {
-    let mut output = json!({"userId": user_id, "upn": upn, "deletedDateTime": deleted.deleted_date_time});
+    let mut output =
+        json!({"userId": user_id, "upn": upn, "deletedDateTime": deleted.deleted_date_time});
     let mut facts = Vec::new();
     if let Some(days) = purge {
         output["purgeAfterDays"] = json!(days);

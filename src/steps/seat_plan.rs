@@ -1,0 +1,369 @@
+//! The seat-reduction plan of one SKU, as a pure function of what was read: which
+//! subscription to reduce now (CSP inside its 168 h window, R15), which to reduce at renewal
+//! (scheduled next-term quantity, re-checked shortly before the renewal), and which only a
+//! person can reduce (direct subscriptions, R14). Never plans below the seats in use.
+
+use crate::tenant::{CompanySubscription, PartnerSubscription};
+use chrono::{DateTime, Duration, Utc};
+
+/// One subscription of the SKU as read: Partner Center's view for a CSP one, `None` for a
+/// direct one (Partner Center answered NotFound).
+#[derive(Debug, Clone)]
+pub(crate) struct SubInfo {
+    pub company: CompanySubscription,
+    pub partner: Option<PartnerSubscription>,
+}
+
+impl SubInfo {
+    pub fn quantity(&self) -> i64 {
+        self.partner
+            .as_ref()
+            .map_or(self.company.total_licenses, |p| p.quantity)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Act {
+    None,
+    /// PATCH the quantity down now (inside the window).
+    ReduceNow {
+        to: i64,
+    },
+    /// Set (`Some`) or clear (`None`) `scheduledNextTermInstructions.quantity`.
+    Schedule {
+        to: Option<i64>,
+    },
+    /// Only the billing admin can do it: publish a recommendation.
+    Recommend {
+        proposed: i64,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SubPlan {
+    pub sub: SubInfo,
+    pub act: Act,
+    pub reason: String,
+}
+
+/// What the SKU looks like.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Seats {
+    pub enabled: i64,
+    pub consumed: i64,
+    pub buffer: i64,
+}
+
+impl Seats {
+    /// Seats to keep: in use plus the buffer.
+    pub fn target(&self) -> i64 {
+        self.consumed + self.buffer
+    }
+
+    /// Seats above the target (never negative).
+    pub fn excess(&self) -> i64 {
+        (self.enabled - self.target()).max(0)
+    }
+}
+
+/// The plan for every subscription of one SKU. `recheck` is how long before a renewal a
+/// scheduled quantity is recomputed (raised or cleared) rather than only lowered.
+pub(crate) fn plan(
+    seats: Seats,
+    subs: &[SubInfo],
+    now: DateTime<Utc>,
+    recheck: Duration,
+) -> Vec<SubPlan> {
+    let mut order: Vec<&SubInfo> = subs.iter().collect();
+    // reduce-now first, then at renewal, then what only a person can do
+    order.sort_by_key(|s| {
+        let rank = match &s.partner {
+            Some(p) if p.in_reduction_window(now) => 0,
+            Some(_) => 1,
+            None => 2,
+        };
+        (rank, s.company.id.clone())
+    });
+    let mut remaining = seats.excess();
+    let mut out = Vec::new();
+    for s in order {
+        let (act, reason) = one(seats, s, &mut remaining, now, recheck);
+        out.push(SubPlan {
+            sub: s.clone(),
+            act,
+            reason,
+        });
+    }
+    out
+}
+
+fn one(
+    seats: Seats,
+    s: &SubInfo,
+    remaining: &mut i64,
+    now: DateTime<Utc>,
+    recheck: Duration,
+) -> (Act, String) {
+    if !s.company.is_enabled() {
+        return (
+            Act::None,
+            format!("status {}: its seats are not assignable", s.company.status),
+        );
+    }
+    if s.company.is_trial {
+        return (Act::None, "a trial: its seats cost nothing".into());
+    }
+    let q = s.quantity();
+    // Partner Center keeps at least one seat; the last one goes by cancelling.
+    let cut = (*remaining).min(q - 1).max(0);
+    let free = seats.enabled - seats.consumed;
+    let Some(p) = &s.partner else {
+        if cut == 0 {
+            return (Act::None, nothing(seats, free));
+        }
+        *remaining -= cut;
+        return (
+            Act::Recommend { proposed: q - cut },
+            format!(
+                "direct subscription: no API can lower its seats (R14); the billing admin can go from {q} to {} in the Microsoft 365 admin center ({free} free, buffer {})",
+                q - cut,
+                seats.buffer
+            ),
+        );
+    };
+    if p.in_reduction_window(now) && cut > 0 {
+        *remaining -= cut;
+        let until = p.cancellation_allowed_until_date.unwrap_or(now);
+        return (
+            Act::ReduceNow { to: q - cut },
+            format!(
+                "inside the 168 h window after purchase or renewal (until {until}, R15): {q} → {} now ({free} free, buffer {})",
+                q - cut,
+                seats.buffer
+            ),
+        );
+    }
+    *remaining -= cut;
+    let desired = q - cut;
+    let renewal = p.renewal();
+    let within = renewal - now <= recheck;
+    let existing = p
+        .scheduled_next_term_instructions
+        .as_ref()
+        .map(|i| i.quantity);
+    match existing {
+        None if cut == 0 => (Act::None, nothing(seats, free)),
+        None if !p.auto_renew_enabled || p.current_product().is_none() => {
+            let why = if p.auto_renew_enabled {
+                format!(
+                    "its offer id `{}` does not name the product to renew into",
+                    p.offer_id
+                )
+            } else {
+                "auto-renew is off, so no change can be scheduled for the renewal".into()
+            };
+            (
+                Act::Recommend { proposed: desired },
+                format!(
+                    "CSP subscription outside its reduction window (R15) and {why}: the partner or billing admin can go from {q} to {desired} at the end of the term ({renewal})"
+                ),
+            )
+        }
+        None => (
+            Act::Schedule { to: Some(desired) },
+            format!(
+                "outside the 168 h window (R15): {q} → {desired} scheduled for the renewal on {renewal}, re-checked from {} on",
+                renewal - recheck
+            ),
+        ),
+        Some(qs) => {
+            // seats the SKU would have after the renewal with the instruction as it stands
+            let after = seats.enabled - q + qs;
+            if within {
+                if desired >= q {
+                    (
+                        Act::Schedule { to: None },
+                        format!(
+                            "re-checked before the renewal on {renewal}: no seat to shed any more (scheduled {qs}, {} in use): the scheduled reduction is cleared",
+                            seats.consumed
+                        ),
+                    )
+                } else if desired != qs {
+                    let how = if desired > qs { "raised" } else { "lowered" };
+                    (
+                        Act::Schedule { to: Some(desired) },
+                        format!(
+                            "re-checked before the renewal on {renewal}: {} seats in use, buffer {}: the scheduled quantity is {how} from {qs} to {desired}",
+                            seats.consumed, seats.buffer
+                        ),
+                    )
+                } else {
+                    (
+                        Act::None,
+                        format!(
+                            "re-checked before the renewal on {renewal}: {qs} scheduled still fits"
+                        ),
+                    )
+                }
+            } else if after < seats.consumed {
+                (
+                    Act::Schedule {
+                        to: Some(desired.max(qs)),
+                    },
+                    format!(
+                        "{} seats are in use, more than the {after} the scheduled quantity {qs} would leave at the renewal on {renewal}: raised to {}",
+                        seats.consumed,
+                        desired.max(qs)
+                    ),
+                )
+            } else if desired < qs {
+                (
+                    Act::Schedule { to: Some(desired) },
+                    format!(
+                        "more seats are free: the reduction scheduled for the renewal on {renewal} is lowered from {qs} to {desired}"
+                    ),
+                )
+            } else {
+                (
+                    Act::None,
+                    format!(
+                        "{qs} scheduled for the renewal on {renewal}; re-checked from {} on",
+                        renewal - recheck
+                    ),
+                )
+            }
+        }
+    }
+}
+
+fn nothing(seats: Seats, free: i64) -> String {
+    if free <= seats.buffer {
+        format!("{free} free, buffer {}: nothing to reduce", seats.buffer)
+    } else {
+        "the other subscriptions of the SKU take the reduction, or only the last seat is left"
+            .into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        "2026-06-01T00:00:00Z".parse().unwrap()
+    }
+
+    /// A subscription of `quantity`; `started` days ago (CSP) or direct.
+    fn sub(id: &str, quantity: i64, csp_started_days_ago: Option<i64>) -> SubInfo {
+        let company: CompanySubscription = serde_json::from_value(json!({
+            "id": id, "commerceSubscriptionId": format!("pc-{id}"), "skuId": "e3",
+            "skuPartNumber": "SPE_E3", "status": "Enabled", "totalLicenses": quantity
+        }))
+        .unwrap();
+        let partner = csp_started_days_ago.map(|d| {
+            let start = now() - Duration::days(d);
+            serde_json::from_value(json!({
+                "id": format!("pc-{id}"), "offerId": "P:S:A", "quantity": quantity,
+                "effectiveStartDate": start,
+                "commitmentEndDate": start + Duration::days(365),
+                "cancellationAllowedUntilDate": start + Duration::hours(168),
+                "status": "active", "autoRenewEnabled": true, "billingCycle": "monthly",
+                "termDuration": "P1Y", "scheduledNextTermInstructions": null
+            }))
+            .unwrap()
+        });
+        SubInfo { company, partner }
+    }
+
+    fn with_scheduled(mut s: SubInfo, q: i64) -> SubInfo {
+        let p = s.partner.as_mut().unwrap();
+        p.scheduled_next_term_instructions = Some(crate::tenant::ScheduledNextTermInstructions {
+            product: p.current_product().unwrap(),
+            quantity: q,
+            custom_term_end_date: None,
+        });
+        s
+    }
+
+    fn acts(seats: Seats, subs: &[SubInfo]) -> Vec<(String, Act)> {
+        plan(seats, subs, now(), Duration::days(3))
+            .into_iter()
+            .map(|p| (p.sub.company.id, p.act))
+            .collect()
+    }
+
+    const fn seats(enabled: i64, consumed: i64, buffer: i64) -> Seats {
+        Seats {
+            enabled,
+            consumed,
+            buffer,
+        }
+    }
+
+    #[test]
+    fn the_excess_goes_to_the_open_window_first_then_renewal_then_the_admin() {
+        let subs = [
+            sub("a-direct", 10, None),
+            sub("b-closed", 10, Some(30)),
+            sub("c-open", 10, Some(2)),
+        ];
+        // 30 enabled, 8 in use, buffer 2: 20 to shed; the open window keeps 1 seat
+        let got = acts(seats(30, 8, 2), &subs);
+        assert_eq!(
+            got,
+            vec![
+                ("c-open".into(), Act::ReduceNow { to: 1 }),
+                ("b-closed".into(), Act::Schedule { to: Some(1) }),
+                ("a-direct".into(), Act::Recommend { proposed: 8 }),
+            ]
+        );
+    }
+
+    #[test]
+    fn nothing_to_do_when_free_is_within_the_buffer() {
+        let got = acts(seats(10, 8, 2), &[sub("a", 10, Some(2))]);
+        assert_eq!(got, vec![("a".into(), Act::None)]);
+    }
+
+    #[test]
+    fn a_scheduled_quantity_below_the_seats_in_use_is_raised_even_far_from_renewal() {
+        let s = with_scheduled(sub("a", 10, Some(30)), 5);
+        assert_eq!(
+            acts(seats(10, 7, 0), &[s.clone()]),
+            vec![("a".into(), Act::Schedule { to: Some(7) })]
+        );
+        // far from renewal, a buffer change alone does not move it up...
+        assert_eq!(
+            acts(seats(10, 5, 1), &[s.clone()]),
+            vec![("a".into(), Act::None)]
+        );
+        // ...more free seats move it down
+        assert_eq!(
+            acts(seats(10, 4, 0), &[s]),
+            vec![("a".into(), Act::Schedule { to: Some(4) })]
+        );
+    }
+
+    #[test]
+    fn auto_renew_off_means_a_recommendation() {
+        let mut s = sub("a", 10, Some(30));
+        s.partner.as_mut().unwrap().auto_renew_enabled = false;
+        assert_eq!(
+            acts(seats(10, 4, 0), &[s]),
+            vec![("a".into(), Act::Recommend { proposed: 4 })]
+        );
+    }
+
+    #[test]
+    fn inactive_and_trial_subscriptions_are_left_alone() {
+        let mut off = sub("a", 10, None);
+        off.company.status = "Suspended".into();
+        let mut trial = sub("b", 10, None);
+        trial.company.is_trial = true;
+        assert_eq!(
+            acts(seats(20, 1, 0), &[off, trial]),
+            vec![("a".into(), Act::None), ("b".into(), Act::None)]
+        );
+    }
+}
