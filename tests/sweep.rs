@@ -400,6 +400,38 @@ async fn the_scheduled_sweep_runs_once_per_period_and_once_after_downtime() {
             .clone()
     };
     assert_eq!(upns(&purge(first)["pending"]), vec!["dana.lee@contoso.com"]);
+    // the leaver gave back Dana's E3 seat inside the CSP window; the sweep finds none spare
+    let e3 = env.sim.sku("SPE_E3").unwrap();
+    assert_eq!(e3.prepaid_units.enabled, e3.consumed_units);
+    let seats = first
+        .steps
+        .iter()
+        .find(|s| s.id.as_str() == "seats")
+        .unwrap()
+        .output
+        .clone();
+    let action = |part: &str| {
+        seats["skus"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["skuPartNumber"] == part)
+            .unwrap()["action"]
+            .clone()
+    };
+    assert_eq!(action("SPE_E3"), "none");
+    assert_eq!(action("POWER_BI_PRO"), "recommended");
+    let outcomes = env.engine.store().outbox(10_000).unwrap();
+    let recommendations: Vec<_> = outcomes
+        .iter()
+        .filter(|(_, o)| o.outcome_type == "seat.recommendation")
+        .map(|(_, o)| (o.workflow.clone(), o.data["skuPartNumber"].clone()))
+        .collect();
+    assert!(
+        recommendations.contains(&("leaver".into(), json!("POWER_BI_PRO")))
+            && recommendations.contains(&("retention-sweep".into(), json!("POWER_BI_PRO"))),
+        "{recommendations:?}"
+    );
 
     // downtime: the engine is stopped while four midnights pass
     let dir = env.dir.clone();
@@ -425,4 +457,92 @@ async fn the_scheduled_sweep_runs_once_per_period_and_once_after_downtime() {
     );
     env.stop().await;
     drop(keep);
+}
+
+/// A disabled account behind a shared mailbox holding E3 directly, with `mailbox` settings.
+fn shared(n: u32, name: &str, mailbox: Value) -> Value {
+    let mut mb = json!({"type": "SharedMailbox", "sizeGb": 3.0});
+    for (k, v) in mailbox.as_object().unwrap() {
+        mb[k] = v.clone();
+    }
+    json!({
+        "id": format!("00000000-0000-4000-8000-0000000001{n:02}"),
+        "userPrincipalName": format!("{name}@contoso.com"), "displayName": name,
+        "usageLocation": "US", "accountEnabled": false, "licenses": ["SPE_E3"], "mailbox": mb
+    })
+}
+
+#[tokio::test]
+async fn shared_mailboxes_give_back_licenses_they_do_not_need_r2() {
+    let mut group_member = shared(7, "via-group", json!({}));
+    group_member["licenses"] = json!([]);
+    let mut enabled = shared(8, "signs-in", json!({}));
+    enabled["accountEnabled"] = json!(true);
+    let mut h = Harness::from_json(
+        scenario(
+            json!({}),
+            vec![
+                shared(1, "small", json!({})),
+                shared(2, "big", json!({"sizeGb": 60.0})),
+                shared(3, "archived", json!({"archive": true})),
+                shared(4, "held", json!({"litigationHold": true})),
+                shared(
+                    5,
+                    "forwards",
+                    json!({"forwardingSmtpAddress": "smtp:sam.ortiz@contoso.com"}),
+                ),
+                json!({"id": "00000000-0000-4000-8000-000000000106",
+                    "userPrincipalName": "nolicense@contoso.com", "displayName": "no license",
+                    "accountEnabled": false, "mailbox": {"type": "SharedMailbox", "sizeGb": 1.0}}),
+                group_member,
+                enabled,
+            ],
+            vec![json!({"id": "5d1a7e02-96c4-4b3f-8e17-c2a9f0b6d4e8",
+                "displayName": "Licensing - M365 E3", "licenses": ["SPE_E3"],
+                "members": ["via-group@contoso.com"]})],
+        ),
+        "tenant",
+    );
+    h.subject = "tenant".into();
+    let consumed = h.sim.sku("SPE_E3").unwrap().consumed_units;
+    let r = done(h.step("shared", "shared.licenses", json!({})).await);
+    assert_eq!(r.output["sharedMailboxes"], 8);
+    assert_eq!(upns(&r.output["removed"]), vec!["small@contoso.com"]);
+    assert_eq!(
+        upns(&r.output["kept"]),
+        vec![
+            "archived@contoso.com",
+            "big@contoso.com",
+            "forwards@contoso.com",
+            "held@contoso.com",
+            "signs-in@contoso.com"
+        ]
+    );
+    assert_eq!(upns(&r.output["inherited"]), vec!["via-group@contoso.com"]);
+    assert_eq!(r.output["unlicensed"], 1);
+    let held = |upn: &str| !h.sim.user(upn).unwrap().assigned_licenses.is_empty();
+    assert!(!held("small@contoso.com"));
+    for upn in [
+        "big",
+        "archived",
+        "held",
+        "forwards",
+        "signs-in",
+        "via-group",
+    ] {
+        assert!(
+            held(&format!("{upn}@contoso.com")),
+            "{upn} lost its license"
+        );
+    }
+    assert!(
+        h.sim.mailbox("small@contoso.com").is_some(),
+        "the shared mailbox lives on unlicensed"
+    );
+    assert_eq!(h.sim.sku("SPE_E3").unwrap().consumed_units, consumed - 1);
+    // a repeat changes nothing
+    let again = done(h.step("shared", "shared.licenses", json!({})).await);
+    assert!(again.changed.is_empty());
+    assert_eq!(again.output["unlicensed"], 2);
+    assert_no_damage(&h);
 }

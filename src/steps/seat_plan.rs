@@ -330,12 +330,12 @@ mod tests {
     fn a_scheduled_quantity_below_the_seats_in_use_is_raised_even_far_from_renewal() {
         let s = with_scheduled(sub("a", 10, Some(30)), 5);
         assert_eq!(
-            acts(seats(10, 7, 0), &[s.clone()]),
+            acts(seats(10, 7, 0), std::slice::from_ref(&s)),
             vec![("a".into(), Act::Schedule { to: Some(7) })]
         );
         // far from renewal, a buffer change alone does not move it up...
         assert_eq!(
-            acts(seats(10, 5, 1), &[s.clone()]),
+            acts(seats(10, 5, 1), std::slice::from_ref(&s)),
             vec![("a".into(), Act::None)]
         );
         // ...more free seats move it down

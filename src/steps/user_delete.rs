@@ -17,7 +17,7 @@ pub const PARAMS: &[&str] = &["onedrive", "purge_after_days"];
 
 /// `purge_after_days`: absent = no purge asked; otherwise 0..=30 (after 30 days Microsoft
 /// purges by itself, R1).
-fn purge_after_days(ctx: &StepContext<'_>) -> Result<Option<i64>, StepOutcome> {
+fn purge_after_days(ctx: &StepContext<'_>) -> Result<Option<i64>, String> {
     let given = ctx
         .params
         .get("purge_after_days")
@@ -28,9 +28,9 @@ fn purge_after_days(ctx: &StepContext<'_>) -> Result<Option<i64>, StepOutcome> {
     param::int(ctx, "purge_after_days", 0, 0, RETENTION_DAYS)
         .map(Some)
         .map_err(|e| {
-            StepOutcome::failed(format!(
+            format!(
                 "{e} (the leaver's `purgeAfterDays`); nothing was deleted: correct the event and submit it again"
-            ))
+            )
         })
 }
 
@@ -160,7 +160,7 @@ async fn preconditions(
 pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     let purge = match purge_after_days(ctx) {
         Ok(p) => p,
-        Err(o) => return o,
+        Err(why) => return StepOutcome::failed(why),
     };
     let key = lookup_key(ctx);
     let user = match tenant.get_user(key).await {
