@@ -89,21 +89,15 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     })
 }
 
-/// The SKU and its subscriptions, read fresh.
+/// The SKU and its subscriptions, read fresh: the subscriptions first, the seat counts
+/// last. Other runs only lower quantities, so counts read after the quantities can only
+/// show fewer seats than those quantities add up to, and a plan made from them errs on the
+/// side of keeping seats (the other order once took a SKU below its seats in use).
 async fn read(tenant: &dyn Tenant, sku: &SkuId) -> Result<(Sku, Vec<SubInfo>), StepOutcome> {
-    let fail = |doing: &str, e| StepOutcome::from_error(doing, e);
-    let skus = tenant
-        .list_skus()
-        .await
-        .map_err(|e| fail("listing the tenant's SKUs", e))?;
-    let Some(s) = skus.into_iter().find(|s| &s.sku_id == sku) else {
-        return Err(StepOutcome::failed(format!(
-            "the SKU {sku} disappeared from the tenant while its seats were being reduced"
-        )));
-    };
+    let fail = |doing: String, e| StepOutcome::from_error(&doing, e);
     let all = tenant.list_subscriptions().await.map_err(|e| {
         fail(
-            "listing the subscriptions (GET /directory/subscriptions)",
+            "listing the subscriptions (GET /directory/subscriptions)".into(),
             e,
         )
     })?;
@@ -116,10 +110,10 @@ async fn read(tenant: &dyn Tenant, sku: &SkuId) -> Result<(Sku, Vec<SubInfo>), S
             Ok(p) => Some(p),
             Err(e) if is_not_found(&e) => None,
             Err(e) => {
-                return Err(StepOutcome::from_error(
-                    &format!(
+                return Err(fail(
+                    format!(
                         "reading subscription {} of {} in Partner Center",
-                        c.commerce_subscription_id, s.sku_part_number
+                        c.commerce_subscription_id, c.sku_part_number
                     ),
                     e,
                 ));
@@ -130,6 +124,15 @@ async fn read(tenant: &dyn Tenant, sku: &SkuId) -> Result<(Sku, Vec<SubInfo>), S
             partner,
         });
     }
+    let skus = tenant
+        .list_skus()
+        .await
+        .map_err(|e| fail("listing the tenant's SKUs".into(), e))?;
+    let Some(s) = skus.into_iter().find(|s| &s.sku_id == sku) else {
+        return Err(StepOutcome::failed(format!(
+            "the SKU {sku} disappeared from the tenant while its seats were being reduced"
+        )));
+    };
     Ok((s, subs))
 }
 
