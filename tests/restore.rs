@@ -133,8 +133,14 @@ async fn restore_after_a_finished_shared_leaver_puts_back_exactly_what_it_change
     assert_eq!(step(&run, "account").output["restored"], false);
     let mut after = state_of(&env, DANA_ID);
     let full_access = after["mailbox"]["fullAccess"].as_array().unwrap().clone();
-    assert!(full_access.iter().any(|t| t == SAM), "Sam's own grant stays");
-    assert!(full_access.iter().any(|t| t == ADA), "Ada's later grant stays");
+    assert!(
+        full_access.iter().any(|t| t == SAM),
+        "Sam's own grant stays"
+    );
+    assert!(
+        full_access.iter().any(|t| t == ADA),
+        "Ada's later grant stays"
+    );
     after["mailbox"]["fullAccess"] = json!(
         full_access
             .into_iter()
@@ -155,7 +161,13 @@ async fn restore_after_a_finished_leaver_of_a_group_licensed_user_rejoins_the_gr
     let env = TestEnv::start(repo_workflows(), example_tenant()).await;
     let before = state_of(&env, GINA_ID);
     assert_eq!(before["groups"].as_array().unwrap().len(), 1);
-    let leaver = leave(&env, "l1", GINA, json!({"mailbox": "shared", "onedrive": "backup"})).await;
+    let leaver = leave(
+        &env,
+        "l1",
+        GINA,
+        json!({"mailbox": "shared", "onedrive": "backup"}),
+    )
+    .await;
     succeeded(&leaver);
     let left = state_of(&env, GINA_ID);
     assert_eq!(left["groups"], json!([]));
@@ -164,7 +176,11 @@ async fn restore_after_a_finished_leaver_of_a_group_licensed_user_rejoins_the_gr
     let run = restore(&env, "r1", GINA).await;
     succeeded(&run);
     assert_eq!(state_of(&env, GINA_ID), before);
-    assert!(step(&run, "licenses").output["groups"].to_string().contains("Licensing - M365 E3"));
+    assert!(
+        step(&run, "licenses").output["groups"]
+            .to_string()
+            .contains("Licensing - M365 E3")
+    );
     assert_no_damage(&env);
     env.stop().await;
 }
@@ -173,7 +189,13 @@ async fn restore_after_a_finished_leaver_of_a_group_licensed_user_rejoins_the_gr
 async fn restore_on_day_29_brings_a_deleted_account_back_with_its_licenses_and_memberships() {
     let env = TestEnv::start(repo_workflows(), example_tenant()).await;
     let before = state_of(&env, DANA_ID);
-    let leaver = leave(&env, "l1", DANA, json!({"mailbox": "delete", "onedrive": "backup"})).await;
+    let leaver = leave(
+        &env,
+        "l1",
+        DANA,
+        json!({"mailbox": "delete", "onedrive": "backup"}),
+    )
+    .await;
     succeeded(&leaver);
     assert!(env.sim.user(DANA).is_none());
     assert!(env.sim.deleted_user(DANA).is_some());
@@ -199,7 +221,13 @@ async fn restore_on_day_29_brings_a_deleted_account_back_with_its_licenses_and_m
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restore_on_day_31_fails_saying_when_the_account_was_deleted_and_purged_and_what_to_do() {
     let env = TestEnv::start(repo_workflows(), example_tenant()).await;
-    let leaver = leave(&env, "l1", DANA, json!({"mailbox": "delete", "onedrive": "backup"})).await;
+    let leaver = leave(
+        &env,
+        "l1",
+        DANA,
+        json!({"mailbox": "delete", "onedrive": "backup"}),
+    )
+    .await;
     succeeded(&leaver);
     let deleted = env.sim.deleted_user(DANA).unwrap().deleted_date_time;
     env.clock.advance(ChronoDuration::days(31));
@@ -212,7 +240,10 @@ async fn restore_on_day_31_fails_saying_when_the_account_was_deleted_and_purged_
         "step `account`",
         DANA,
         &format!("deleted on {}", day(deleted)),
-        &format!("purged for good on {}", day(deleted + ChronoDuration::days(30))),
+        &format!(
+            "purged for good on {}",
+            day(deleted + ChronoDuration::days(30))
+        ),
         "Nothing can bring back the account",
         "create a new account",
         "backed up",
@@ -247,7 +278,9 @@ async fn restore_after_a_leaver_that_failed_half_way_converts_the_mailbox_back()
     assert_eq!(state_of(&env, DANA_ID), before);
     let mailbox = &step(&run, "mailbox").output;
     assert!(
-        mailbox["notes"].to_string().contains("stopped in `mailbox.convert`"),
+        mailbox["notes"]
+            .to_string()
+            .contains("stopped in `mailbox.convert`"),
         "{mailbox}"
     );
     assert!(
@@ -264,7 +297,12 @@ async fn restore_cancels_a_leaver_mid_way_and_undoes_its_half_done_license_step(
     let env = TestEnv::start(repo_workflows(), example_tenant()).await;
     let before = state_of(&env, GINA_ID);
     let leaver = env
-        .submit_one("l1", "hr.leaver", GINA, json!({"mailbox": "shared", "onedrive": "backup"}))
+        .submit_one(
+            "l1",
+            "hr.leaver",
+            GINA,
+            json!({"mailbox": "shared", "onedrive": "backup"}),
+        )
         .await;
     // Gina left her licensing group; the leaver polls until group licensing has processed.
     env.wait_for(leaver, |r| {
@@ -297,7 +335,12 @@ async fn restore_cancels_a_leaver_waiting_for_its_last_day_and_undoes_nothing() 
     let before = state_of(&env, DANA_ID);
     let last_day = (env.clock.now() + ChronoDuration::days(10)).date_naive();
     let leaver = env
-        .submit_one("l1", "hr.leaver", DANA, json!({"lastWorkingDay": last_day.to_string()}))
+        .submit_one(
+            "l1",
+            "hr.leaver",
+            DANA,
+            json!({"lastWorkingDay": last_day.to_string()}),
+        )
         .await;
     env.wait_status(leaver, RunStatus::Waiting).await;
 
@@ -318,7 +361,12 @@ async fn restore_cancels_a_leaver_waiting_for_its_last_day_and_undoes_nothing() 
     );
     let enable = &step(&run, "enable").output;
     assert_eq!(enable["accountEnabled"], true);
-    assert!(enable["notes"].to_string().contains("did not block sign-in"), "{enable}");
+    assert!(
+        enable["notes"]
+            .to_string()
+            .contains("did not block sign-in"),
+        "{enable}"
+    );
     assert_eq!(state_of(&env, DANA_ID), before);
     assert_no_damage(&env);
     env.stop().await;
@@ -363,7 +411,12 @@ async fn restore_is_blocked_naming_the_account_that_took_the_upn() {
     let run = restore(&env, "r1", DANA_ID).await;
     assert_eq!(run.status, RunStatus::Blocked);
     let reason = run.reason.unwrap();
-    for phrase in [DANA, "another account", "77777777-1c3b-4e9a-97d5-2b8e4f61c0d3", "Rename or delete"] {
+    for phrase in [
+        DANA,
+        "another account",
+        "77777777-1c3b-4e9a-97d5-2b8e4f61c0d3",
+        "Rename or delete",
+    ] {
         assert!(reason.contains(phrase), "`{reason}` lacks `{phrase}`");
     }
     assert!(env.sim.deleted_user(DANA_ID).is_some(), "still deleted");
@@ -374,7 +427,11 @@ async fn restore_is_blocked_naming_the_account_that_took_the_upn() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restore_waits_in_line_for_a_seat_and_publishes_a_shortage() {
     // Dana holds the only Power BI seat; after her leaver Sam takes it.
-    let mut s = scenario(json!({"licenses": ["SPE_E3", "POWER_BI_PRO"]}), vec![], vec![]);
+    let mut s = scenario(
+        json!({"licenses": ["SPE_E3", "POWER_BI_PRO"]}),
+        vec![],
+        vec![],
+    );
     s["skus"][2]["prepaidUnits"]["enabled"] = json!(1);
     let sim = SimTenant::from_scenario(
         serde_json::from_value(s).unwrap(),
@@ -383,7 +440,13 @@ async fn restore_waits_in_line_for_a_seat_and_publishes_a_shortage() {
     .unwrap();
     let env = TestEnv::start(repo_workflows(), sim).await;
     let before = state_of(&env, DANA_ID);
-    let leaver = leave(&env, "l1", DANA, json!({"mailbox": "shared", "onedrive": "backup"})).await;
+    let leaver = leave(
+        &env,
+        "l1",
+        DANA,
+        json!({"mailbox": "shared", "onedrive": "backup"}),
+    )
+    .await;
     succeeded(&leaver);
     let sam = env.sim.user(SAM).unwrap().id;
     let pbi = AssignedLicense {
@@ -418,7 +481,10 @@ async fn restore_waits_in_line_for_a_seat_and_publishes_a_shortage() {
     // Nothing was half-assigned while waiting.
     assert!(env.sim.user(DANA).unwrap().assigned_licenses.is_empty());
 
-    env.sim.assign_license(&sam, &[], &[SkuId::new(PBI)]).await.unwrap();
+    env.sim
+        .assign_license(&sam, &[], &[SkuId::new(PBI)])
+        .await
+        .unwrap();
     env.settle().await;
     let run = env.engine.run_record(&run).unwrap();
     succeeded(&run);

@@ -15,7 +15,7 @@ pub(crate) enum Leaver {
     None,
     /// The newest leaver was already undone by this restore run, which succeeded.
     Undone(RunId),
-    Found(LeaverRun),
+    Found(Box<LeaverRun>),
 }
 
 #[derive(Debug)]
@@ -32,7 +32,10 @@ pub(crate) enum Trace<'a> {
     Done(&'a Value),
     /// Started (attempts > 0) but did not succeed: it may have changed part of what it
     /// touches, so compare the snapshot with the tenant.
-    Partial { status: &'a str, attempts: u32 },
+    Partial {
+        status: &'a str,
+        attempts: u32,
+    },
     NotStarted,
 }
 
@@ -40,12 +43,17 @@ fn has_action(run: &PriorRun, action: &str) -> bool {
     run.steps.iter().any(|s| s.action == action)
 }
 
+/// What a step returns instead when a helper cannot go on (boxed: outcomes are large).
+pub(crate) type Stop = Box<StepOutcome>;
+
 /// Finds the leaver: the newest earlier run with a `user.snapshot` step. A restore that
 /// succeeded after it means it was undone already. A ledger read error retries the step.
-pub(crate) fn find(ctx: &StepContext<'_>) -> Result<Leaver, StepOutcome> {
-    let runs = ctx.ledger.prior_runs().map_err(|e| StepOutcome::Retry {
-        after: Some(Duration::from_secs(5)),
-        reason: format!("reading the earlier runs of {}: {e}", ctx.subject),
+pub(crate) fn find(ctx: &StepContext<'_>) -> Result<Leaver, Stop> {
+    let runs = ctx.ledger.prior_runs().map_err(|e| {
+        Box::new(StepOutcome::Retry {
+            after: Some(Duration::from_secs(5)),
+            reason: format!("reading the earlier runs of {}: {e}", ctx.subject),
+        })
     })?;
     for run in runs {
         if has_action(&run, "user.snapshot") {
@@ -53,7 +61,7 @@ pub(crate) fn find(ctx: &StepContext<'_>) -> Result<Leaver, StepOutcome> {
                 .output_of("user.snapshot")
                 .and_then(|o| o.get("snapshot"))
                 .and_then(|v| serde_json::from_value(v.clone()).ok());
-            return Ok(Leaver::Found(LeaverRun { run, snapshot }));
+            return Ok(Leaver::Found(Box::new(LeaverRun { run, snapshot })));
         }
         if has_action(&run, "user.restore") && run.status == "succeeded" {
             return Ok(Leaver::Undone(run.id));
@@ -129,14 +137,14 @@ impl LeaverRun {
 
     /// The snapshot when the leaver's `action` changed something, or a Blocked outcome saying
     /// that the restore cannot tell what to put back without one.
-    pub fn snapshot_for(&self, action: &str, upn: &str) -> Result<&Snapshot, StepOutcome> {
+    pub fn snapshot_for(&self, action: &str, upn: &str) -> Result<&Snapshot, Stop> {
         self.snapshot.as_ref().ok_or_else(|| {
-            StepOutcome::blocked(format!(
+            Box::new(StepOutcome::blocked(format!(
                 "{} ran `{action}` on {upn} but has no snapshot of the account before it, so the \
                  restore cannot tell what to put back: check the account by hand, then restart \
                  this run from its next step",
                 self.describe()
-            ))
+            )))
         })
     }
 

@@ -3,7 +3,7 @@
 //! usage location first, R12), re-adds the licensing groups it left (R10) and waits until
 //! group licensing has processed. What the leaver kept, or never removed, is left alone.
 
-use super::leaver_trace::{self, Leaver, LeaverRun, Trace, other_account};
+use super::leaver_trace::{self, Leaver, LeaverRun, Stop, Trace, other_account};
 use super::restore_seats::{Shortage, shortages, wait_for_seats};
 use super::subject::{base_output, part_number, resolve_user, skus_by_id};
 use super::{Snapshot, StepContext, StepOutcome, StepReport};
@@ -41,7 +41,12 @@ fn snapshot_direct(s: &Snapshot, sku: &SkuId) -> Option<AssignedLicense> {
 /// The leaver's step succeeded: its output lists what it removed and the groups it left.
 fn plan_from_output(out: &Value, s: &Snapshot) -> Plan {
     let mut plan = Plan::default();
-    let entries = |k: &str| out.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
+    let entries = |k: &str| {
+        out.get(k)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
     for r in entries("removed") {
         if r.get("via").and_then(Value::as_str) != Some("direct") {
             continue;
@@ -53,7 +58,9 @@ fn plan_from_output(out: &Value, s: &Snapshot) -> Plan {
             Some(l) => plan.direct.push(l),
             None => plan.notes.push(format!(
                 "{} was not a direct license at the snapshot: not given back",
-                r.get("skuPartNumber").and_then(Value::as_str).unwrap_or(sku.as_str())
+                r.get("skuPartNumber")
+                    .and_then(Value::as_str)
+                    .unwrap_or(sku.as_str())
             )),
         }
     }
@@ -97,14 +104,22 @@ fn output(
     let mut o = base_output(user);
     o.insert(
         "direct".into(),
-        json!(plan.direct.iter().map(|l| json!({"skuId": l.sku_id,
+        json!(
+            plan.direct
+                .iter()
+                .map(|l| json!({"skuId": l.sku_id,
             "skuPartNumber": part_number(skus, &l.sku_id), "disabledPlans": l.disabled_plans}))
-            .collect::<Vec<_>>()),
+                .collect::<Vec<_>>()
+        ),
     );
     o.insert(
         "groups".into(),
-        json!(groups.values().map(|g| json!({"id": g.id, "name": g.display_name}))
-            .collect::<Vec<_>>()),
+        json!(
+            groups
+                .values()
+                .map(|g| json!({"id": g.id, "name": g.display_name}))
+                .collect::<Vec<_>>()
+        ),
     );
     o.insert("notes".into(), json!(notes));
     Value::Object(o)
@@ -150,7 +165,7 @@ async fn read_groups(
     Ok(out)
 }
 
-fn plan_for(l: &LeaverRun, upn: &str) -> Result<Option<Plan>, StepOutcome> {
+fn plan_for(l: &LeaverRun, upn: &str) -> Result<Option<Plan>, Stop> {
     match l.trace("licenses.remove") {
         Trace::NotStarted => Ok(None),
         Trace::Done(out) => Ok(Some(plan_from_output(
@@ -166,7 +181,7 @@ fn plan_for(l: &LeaverRun, upn: &str) -> Result<Option<Plan>, StepOutcome> {
 pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     let leaver = match leaver_trace::find(ctx) {
         Ok(l) => l,
-        Err(o) => return o,
+        Err(o) => return *o,
     };
     let user = match resolve_user(ctx, tenant).await {
         Ok(u) => u,
@@ -188,7 +203,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                 vec![format!("{} did not remove licenses", l.describe())],
             );
         }
-        Err(o) => return o,
+        Err(o) => return *o,
     };
     let snapshot = l.snapshot.as_ref();
     let skus = match skus_by_id(tenant, &upn).await {
@@ -245,7 +260,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
             return wait_for_seats(ctx, &upn, "give back the licenses of", &short, Vec::new());
         }
         Ok(_) => {}
-        Err(o) => return o,
+        Err(o) => return *o,
     }
 
     // act: usage location (R12), direct licenses in one call, then groups

@@ -4,7 +4,7 @@
 //! back and shows the mailbox in the address lists again. Grants, replies and settings the
 //! leaver did not make are left alone.
 
-use super::leaver_trace::{self, Leaver, LeaverRun, Trace, other_account};
+use super::leaver_trace::{self, Leaver, LeaverRun, Stop, Trace, other_account};
 use super::mailbox_convert::has_full_access;
 use super::subject::{base_output, is_exchange, mailbox_of, resolve_user, skus_by_id};
 use super::{StepContext, StepOutcome, StepReport};
@@ -59,7 +59,7 @@ fn plan_from_output(out: &Value) -> Plan {
 
 /// From the snapshot, for a leaver step that started but did not succeed: what differs now
 /// among the settings that step touches is put back.
-fn plan_from_snapshot(l: &LeaverRun, upn: &str) -> Result<Plan, StepOutcome> {
+fn plan_from_snapshot(l: &LeaverRun, upn: &str) -> Result<Plan, Stop> {
     let snap = l.snapshot_for("mailbox.convert", upn)?;
     let Some(mb) = &snap.mailbox else {
         return Ok(Plan::default());
@@ -102,7 +102,7 @@ fn done(
 pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     let leaver = match leaver_trace::find(ctx) {
         Ok(l) => l,
-        Err(o) => return o,
+        Err(o) => return *o,
     };
     let user = match resolve_user(ctx, tenant).await {
         Ok(u) => u,
@@ -127,7 +127,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         Trace::Done(out) => plan_from_output(out),
         Trace::Partial { .. } => match plan_from_snapshot(l, &upn) {
             Ok(p) => p,
-            Err(o) => return o,
+            Err(o) => return *o,
         },
     };
     let mailbox = match mailbox_of(tenant, &user).await {

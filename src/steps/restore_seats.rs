@@ -2,6 +2,7 @@
 //! arrived earlier and wait for one (line `seat/{skuId}`, e.g. joiners) go first. Without a
 //! seat the step waits in line and publishes `seat.shortage` instead of failing half-way.
 
+use super::leaver_trace::Stop;
 use super::subject::part_number;
 use super::{Emit, StepContext, StepOutcome};
 use crate::ids::SkuId;
@@ -34,17 +35,16 @@ pub(crate) fn shortages(
     ctx: &StepContext<'_>,
     skus: &BTreeMap<SkuId, Sku>,
     needed: &BTreeSet<SkuId>,
-) -> Result<Vec<Shortage>, StepOutcome> {
+) -> Result<Vec<Shortage>, Stop> {
     let mut out = Vec::new();
     for sku in needed {
         let Some(k) = skus.get(sku) else { continue };
-        let ahead = ctx
-            .ledger
-            .ahead_in_line(&line(sku))
-            .map_err(|e| StepOutcome::Retry {
+        let ahead = ctx.ledger.ahead_in_line(&line(sku)).map_err(|e| {
+            Box::new(StepOutcome::Retry {
                 after: Some(Duration::from_secs(5)),
                 reason: format!("reading the waiting line for {}: {e}", k.sku_part_number),
-            })?;
+            })
+        })?;
         let free = k.free_units();
         if free <= ahead as i64 {
             out.push(Shortage {
@@ -69,7 +69,14 @@ pub(crate) fn wait_for_seats(
 ) -> StepOutcome {
     let names: Vec<String> = short
         .iter()
-        .map(|s| format!("{} ({} free, {} ahead in line)", s.part, s.free.max(0), s.ahead))
+        .map(|s| {
+            format!(
+                "{} ({} free, {} ahead in line)",
+                s.part,
+                s.free.max(0),
+                s.ahead
+            )
+        })
         .collect();
     let emit = if ctx.attempt == 1 {
         short

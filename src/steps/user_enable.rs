@@ -29,7 +29,7 @@ fn done(user: &User, enabled: bool, changed: Vec<String>, notes: Vec<String>) ->
 pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     let leaver = match leaver_trace::find(ctx) {
         Ok(l) => l,
-        Err(o) => return o,
+        Err(o) => return *o,
     };
     let user = match resolve_user(ctx, tenant).await {
         Ok(u) => u,
@@ -59,7 +59,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     }
     let snapshot = match l.snapshot_for("user.disable", &upn) {
         Ok(s) => s,
-        Err(o) => return o,
+        Err(o) => return *o,
     };
     if !snapshot.account_enabled {
         notes.push(format!(

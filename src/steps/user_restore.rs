@@ -177,10 +177,10 @@ fn done(
 pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     let leaver = match leaver_trace::find(ctx) {
         Ok(l) => l,
-        Err(o) => return o,
+        Err(o) => return *o,
     };
     let found = match &leaver {
-        Leaver::Found(l) => Some(l),
+        Leaver::Found(l) => Some(l.as_ref()),
         _ => None,
     };
     let key = found
@@ -237,7 +237,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                 return wait_for_seats(ctx, &upn, "restore", &short, Vec::new());
             }
             Ok(_) => {}
-            Err(o) => return o,
+            Err(o) => return *o,
         }
     }
 
@@ -265,7 +265,9 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         Err(e) if is_not_found(&e) => {
             return StepOutcome::Retry {
                 after: Some(Duration::from_secs(30)),
-                reason: format!("{upn} does not show among the users yet after its restore (replication)"),
+                reason: format!(
+                    "{upn} does not show among the users yet after its restore (replication)"
+                ),
             };
         }
         Err(e) => return StepOutcome::from_error(&format!("verifying the restore of {upn}"), e),
