@@ -8,7 +8,7 @@
 mod common;
 
 use chrono::Duration as ChronoDuration;
-use common::{E3, PBI, SAM, TestEnv, example_tenant, repo_workflows, scenario};
+use common::{E3, PBI, SAM, TestEnv, example_scenario, example_tenant, repo_workflows, scenario};
 use offboard::clock::Clock;
 use offboard::engine::{RunRecord, RunStatus, StepStatus};
 use offboard::ids::{RunId, SkuId, UserId};
@@ -183,6 +183,62 @@ async fn restore_after_a_finished_leaver_of_a_group_licensed_user_rejoins_the_gr
     );
     assert_no_damage(&env);
     env.stop().await;
+}
+
+/// Every user of examples/tenant.json leaves (`mailbox`), then is restored: each ends as
+/// before, whether its leaver succeeded or was blocked half-way (synced, dynamic group,
+/// forwarding, shared mailbox account).
+async fn everyone_leaves_and_comes_back(mailbox: &str) {
+    let env = TestEnv::start(repo_workflows(), example_tenant()).await;
+    let users: Vec<(String, String)> = example_scenario()
+        .users
+        .iter()
+        .map(|u| (u.user_principal_name.clone(), u.id.clone()))
+        .collect();
+    let before: Vec<Value> = users.iter().map(|(_, id)| state_of(&env, id)).collect();
+    let mut leavers = Vec::new();
+    for (i, (upn, _)) in users.iter().enumerate() {
+        let data = json!({"mailbox": mailbox, "onedrive": "backup"});
+        leavers.push(
+            env.submit_one(&format!("l{i}"), "hr.leaver", upn, data)
+                .await,
+        );
+    }
+    env.settle().await;
+    for (((upn, id), before), run) in users.iter().zip(&before).zip(&leavers) {
+        if env.engine.run_record(run).unwrap().status == RunStatus::Succeeded {
+            assert_ne!(
+                &state_of(&env, id),
+                before,
+                "the leaver of {upn} changed nothing"
+            );
+        }
+    }
+    let mut runs = Vec::new();
+    for (i, (upn, _)) in users.iter().enumerate() {
+        runs.push(
+            env.submit_one(&format!("r{i}"), "hr.restore", upn, json!({}))
+                .await,
+        );
+    }
+    env.settle().await;
+    for (((upn, id), before), run) in users.iter().zip(&before).zip(runs) {
+        let run = env.engine.run_record(&run).unwrap();
+        assert_eq!(run.status, RunStatus::Succeeded, "{upn}: {:?}", run.reason);
+        assert_eq!(&state_of(&env, id), before, "{upn}: {}", notes(&run));
+    }
+    assert_no_damage(&env);
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_example_user_is_restored_after_a_shared_mailbox_leaver() {
+    everyone_leaves_and_comes_back("shared").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_example_user_is_restored_after_a_deleting_leaver() {
+    everyone_leaves_and_comes_back("delete").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -214,15 +214,6 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         Ok(g) => g,
         Err(o) => return o,
     };
-    for (id, g) in &groups {
-        if let Some(why) = g.not_editable_reason() {
-            return StepOutcome::blocked(format!(
-                "{upn} got licenses from group '{}' ({id}), which cannot be edited: {why} (R10). \
-                 Add {upn} back there, then restart this step",
-                g.display_name
-            ));
-        }
-    }
     let member_of: BTreeSet<GroupId> = try_tenant!(
         tenant.member_of(&user.id).await,
         "reading the group memberships of {upn}"
@@ -246,6 +237,15 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         .values()
         .filter(|g| !member_of.contains(&g.id))
         .collect();
+    for g in &join {
+        if let Some(why) = g.not_editable_reason() {
+            return StepOutcome::blocked(format!(
+                "{upn} got licenses from group '{}' ({}), which cannot be edited: {why} (R10). \
+                 Add {upn} back there, then restart this step",
+                g.display_name, g.id
+            ));
+        }
+    }
     let needed: BTreeSet<SkuId> = add
         .iter()
         .map(|l| l.sku_id.clone())
