@@ -282,7 +282,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         let names: Vec<String> = add.iter().map(|l| part_number(&skus, &l.sku_id)).collect();
         match tenant.assign_license(&user.id, &add, &[]).await {
             Ok(()) => {}
-            Err(e) if e.kind == ErrorKind::NoFreeSeats => {
+            Err(e) if e.kind == ErrorKind::NoFreeSeats && !needed.is_empty() => {
                 // taken meanwhile: wait in line like any other shortage
                 let short: Vec<Shortage> = needed
                     .iter()
