@@ -2,8 +2,9 @@
 
 use super::{StepContext, StepOutcome};
 use super::{
-    licenses_remove, mailbox_convert, onedrive_backup, onedrive_grant, sessions_revoke,
-    user_delete, user_disable, user_snapshot,
+    licenses_remove, licenses_restore, mailbox_convert, mailbox_revert, onedrive_backup,
+    onedrive_grant, sessions_revoke, user_delete, user_disable, user_enable, user_restore,
+    user_snapshot,
 };
 use crate::tenant::Tenant;
 
@@ -17,6 +18,10 @@ pub enum Action {
     OnedriveGrant,
     LicensesRemove,
     UserDelete,
+    UserRestore,
+    UserEnable,
+    LicensesRestore,
+    MailboxRevert,
 }
 
 impl Action {
@@ -29,6 +34,10 @@ impl Action {
         Action::OnedriveGrant,
         Action::LicensesRemove,
         Action::UserDelete,
+        Action::UserRestore,
+        Action::UserEnable,
+        Action::LicensesRestore,
+        Action::MailboxRevert,
     ];
 
     /// The name used in workflow files (`action = "licenses.remove"`).
@@ -42,6 +51,10 @@ impl Action {
             Action::OnedriveGrant => "onedrive.grant",
             Action::LicensesRemove => "licenses.remove",
             Action::UserDelete => "user.delete",
+            Action::UserRestore => "user.restore",
+            Action::UserEnable => "user.enable",
+            Action::LicensesRestore => "licenses.restore",
+            Action::MailboxRevert => "mailbox.revert",
         }
     }
 
@@ -60,6 +73,10 @@ impl Action {
             Action::OnedriveGrant => onedrive_grant::PARAMS,
             Action::LicensesRemove => licenses_remove::PARAMS,
             Action::UserDelete => user_delete::PARAMS,
+            Action::UserRestore => user_restore::PARAMS,
+            Action::UserEnable => user_enable::PARAMS,
+            Action::LicensesRestore => licenses_restore::PARAMS,
+            Action::MailboxRevert => mailbox_revert::PARAMS,
         }
     }
 
@@ -79,6 +96,10 @@ impl Action {
             Action::OnedriveGrant => onedrive_grant::run(ctx, tenant).await,
             Action::LicensesRemove => licenses_remove::run(ctx, tenant).await,
             Action::UserDelete => user_delete::run(ctx, tenant).await,
+            Action::UserRestore => user_restore::run(ctx, tenant).await,
+            Action::UserEnable => user_enable::run(ctx, tenant).await,
+            Action::LicensesRestore => licenses_restore::run(ctx, tenant).await,
+            Action::MailboxRevert => mailbox_revert::run(ctx, tenant).await,
         }
     }
 }

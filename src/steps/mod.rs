@@ -9,14 +9,20 @@ mod outcome;
 
 mod backup_files;
 mod drive_walk;
+mod leaver_trace;
 mod licenses_remove;
+mod licenses_restore;
 mod mailbox_convert;
+mod mailbox_revert;
 mod onedrive_backup;
 mod onedrive_grant;
+mod restore_seats;
 mod sessions_revoke;
 mod subject;
 mod user_delete;
 mod user_disable;
+mod user_enable;
+mod user_restore;
 mod user_snapshot;
 
 pub use action::Action;
