@@ -2,9 +2,10 @@
 
 use super::{StepContext, StepOutcome};
 use super::{
-    backups_expire, deleted_purge, deleted_report, licenses_remove, mailbox_convert,
-    onedrive_backup, onedrive_grant, seats_reduce, sessions_revoke, shared_licenses, user_delete,
-    user_disable, user_snapshot,
+    backups_expire, deleted_purge, deleted_report, licenses_remove, licenses_restore,
+    mailbox_convert, mailbox_revert, onedrive_backup, onedrive_grant, seats_reduce,
+    sessions_revoke, shared_licenses, user_delete, user_disable, user_enable, user_restore,
+    user_snapshot,
 };
 use crate::tenant::Tenant;
 
@@ -23,6 +24,10 @@ pub enum Action {
     BackupsExpire,
     SharedLicenses,
     SeatsReduce,
+    UserRestore,
+    UserEnable,
+    LicensesRestore,
+    MailboxRevert,
 }
 
 impl Action {
@@ -40,6 +45,10 @@ impl Action {
         Action::BackupsExpire,
         Action::SharedLicenses,
         Action::SeatsReduce,
+        Action::UserRestore,
+        Action::UserEnable,
+        Action::LicensesRestore,
+        Action::MailboxRevert,
     ];
 
     /// The name used in workflow files (`action = "licenses.remove"`).
@@ -58,6 +67,10 @@ impl Action {
             Action::BackupsExpire => "backups.expire",
             Action::SharedLicenses => "shared.licenses",
             Action::SeatsReduce => "seats.reduce",
+            Action::UserRestore => "user.restore",
+            Action::UserEnable => "user.enable",
+            Action::LicensesRestore => "licenses.restore",
+            Action::MailboxRevert => "mailbox.revert",
         }
     }
 
@@ -81,6 +94,10 @@ impl Action {
             Action::BackupsExpire => backups_expire::PARAMS,
             Action::SharedLicenses => shared_licenses::PARAMS,
             Action::SeatsReduce => seats_reduce::PARAMS,
+            Action::UserRestore => user_restore::PARAMS,
+            Action::UserEnable => user_enable::PARAMS,
+            Action::LicensesRestore => licenses_restore::PARAMS,
+            Action::MailboxRevert => mailbox_revert::PARAMS,
         }
     }
 
@@ -108,6 +125,10 @@ impl Action {
             Action::BackupsExpire => backups_expire::run(ctx, tenant).await,
             Action::SharedLicenses => shared_licenses::run(ctx, tenant).await,
             Action::SeatsReduce => seats_reduce::run(ctx, tenant).await,
+            Action::UserRestore => user_restore::run(ctx, tenant).await,
+            Action::UserEnable => user_enable::run(ctx, tenant).await,
+            Action::LicensesRestore => licenses_restore::run(ctx, tenant).await,
+            Action::MailboxRevert => mailbox_revert::run(ctx, tenant).await,
         }
     }
 }
