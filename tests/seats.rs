@@ -235,6 +235,11 @@ async fn the_leaver_reduces_only_the_skus_its_user_held() {
     ] {
         done(h.step(id, action, json!({})).await);
     }
+    // as in workflows/leaver.toml: kept for a restore until the renewal
+    let leaver = json!({"scope": "released", "reduce_now": false});
+    let r = done(h.step("seats", "seats.reduce", leaver).await);
+    assert_eq!(sku_out(&r, "SPE_E3")["action"], "scheduled");
+    assert_eq!(quantity(&h), 50);
     let r = done(
         h.step("seats", "seats.reduce", json!({"scope": "released"}))
             .await,
@@ -250,6 +255,14 @@ async fn the_leaver_reduces_only_the_skus_its_user_held() {
         quantity(&h),
         4,
         "Dana's seat freed: Sam and 3 others remain"
+    );
+    assert_eq!(
+        h.sim
+            .partner_subscription(SUB_PC)
+            .unwrap()
+            .scheduled_next_term_instructions,
+        None,
+        "the reduction now replaced the scheduled one"
     );
     assert!(
         r.emit.is_empty(),

@@ -66,14 +66,21 @@ impl Seats {
     }
 }
 
-/// The plan for every subscription of one SKU. `recheck` is how long before a renewal a
-/// scheduled quantity is recomputed (raised or cleared) rather than only lowered.
-pub(crate) fn plan(
-    seats: Seats,
-    subs: &[SubInfo],
-    now: DateTime<Utc>,
-    recheck: Duration,
-) -> Vec<SubPlan> {
+/// When and how a plan may act.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Policy {
+    pub now: DateTime<Utc>,
+    /// How long before a renewal a scheduled quantity is recomputed (raised or cleared)
+    /// rather than only lowered.
+    pub recheck: Duration,
+    /// `false`: schedule for the renewal even inside the window (the leaver keeps the seat
+    /// for a restore until then).
+    pub reduce_now: bool,
+}
+
+/// The plan for every subscription of one SKU.
+pub(crate) fn plan(seats: Seats, subs: &[SubInfo], policy: Policy) -> Vec<SubPlan> {
+    let now = policy.now;
     let mut order: Vec<&SubInfo> = subs.iter().collect();
     // reduce-now first, then at renewal, then what only a person can do
     order.sort_by_key(|s| {
@@ -87,7 +94,7 @@ pub(crate) fn plan(
     let mut remaining = seats.excess();
     let mut out = Vec::new();
     for s in order {
-        let (act, reason) = one(seats, s, &mut remaining, now, recheck);
+        let (act, reason) = one(seats, s, &mut remaining, policy);
         out.push(SubPlan {
             sub: s.clone(),
             act,
@@ -97,13 +104,12 @@ pub(crate) fn plan(
     out
 }
 
-fn one(
-    seats: Seats,
-    s: &SubInfo,
-    remaining: &mut i64,
-    now: DateTime<Utc>,
-    recheck: Duration,
-) -> (Act, String) {
+fn one(seats: Seats, s: &SubInfo, remaining: &mut i64, policy: Policy) -> (Act, String) {
+    let Policy {
+        now,
+        recheck,
+        reduce_now,
+    } = policy;
     if !s.company.is_enabled() {
         return (
             Act::None,
@@ -131,7 +137,7 @@ fn one(
             ),
         );
     };
-    if p.in_reduction_window(now) && cut > 0 {
+    if p.in_reduction_window(now) && cut > 0 && reduce_now {
         *remaining -= cut;
         let until = p.cancellation_allowed_until_date.unwrap_or(now);
         return (
@@ -169,13 +175,20 @@ fn one(
                 ),
             )
         }
-        None => (
-            Act::Schedule { to: Some(desired) },
-            format!(
-                "outside the 168 h window (R15): {q} → {desired} scheduled for the renewal on {renewal}, re-checked from {} on",
-                renewal - recheck
-            ),
-        ),
+        None => {
+            let when = if p.in_reduction_window(now) {
+                "kept for a restore until the renewal (reduce_now = false)"
+            } else {
+                "outside the 168 h window (R15)"
+            };
+            (
+                Act::Schedule { to: Some(desired) },
+                format!(
+                    "{when}: {q} → {desired} scheduled for the renewal on {renewal}, re-checked from {} on",
+                    renewal - recheck
+                ),
+            )
+        }
         Some(qs) => {
             // seats the SKU would have after the renewal with the instruction as it stands
             let after = seats.enabled - q + qs;
@@ -287,7 +300,12 @@ mod tests {
     }
 
     fn acts(seats: Seats, subs: &[SubInfo]) -> Vec<(String, Act)> {
-        plan(seats, subs, now(), Duration::days(3))
+        let policy = Policy {
+            now: now(),
+            recheck: Duration::days(3),
+            reduce_now: true,
+        };
+        plan(seats, subs, policy)
             .into_iter()
             .map(|p| (p.sub.company.id, p.act))
             .collect()
@@ -318,6 +336,20 @@ mod tests {
                 ("a-direct".into(), Act::Recommend { proposed: 8 }),
             ]
         );
+    }
+
+    #[test]
+    fn without_reduce_now_an_open_window_is_scheduled_for_the_renewal() {
+        let policy = Policy {
+            now: now(),
+            recheck: Duration::days(3),
+            reduce_now: false,
+        };
+        let got: Vec<Act> = plan(seats(10, 4, 0), &[sub("a", 10, Some(2))], policy)
+            .into_iter()
+            .map(|p| p.act)
+            .collect();
+        assert_eq!(got, vec![Act::Schedule { to: Some(4) }]);
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! `recheck_before` of it (R15); direct subscriptions get a `seat.recommendation` outcome for
 //! the billing admin, since no API can lower them (R14). `scope = "released"` limits it to
 //! the SKUs the run's user held at the snapshot (the leaver); the default is every SKU.
+//! `reduce_now = false` schedules even inside the window, so the seats stay until the renewal
+//! (the leaver: `hr.restore` finds them).
 
-use super::seat_plan::{Act, Seats, SubInfo, SubPlan, plan};
+use super::seat_plan::{Act, Policy, Seats, SubInfo, SubPlan, plan};
 use super::subject::is_not_found;
 use super::{Emit, Snapshot, StepContext, StepOutcome, StepReport, param};
 use crate::ids::SkuId;
@@ -16,7 +18,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-pub const PARAMS: &[&str] = &["buffer", "recheck_before", "scope"];
+pub const PARAMS: &[&str] = &["buffer", "recheck_before", "scope", "reduce_now"];
 
 const DEFAULT_RECHECK: Duration = Duration::from_secs(3 * 24 * 3600);
 /// Rounds of read → act → re-read per SKU before giving up on a SKU whose counts keep moving.
@@ -42,6 +44,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         Ok(Err(_)) => return StepOutcome::failed("parameter `recheck_before` is too long"),
         Err(e) => return StepOutcome::failed(format!("{e}; fix the workflow file")),
     };
+    let reduce_now = ctx.param_bool("reduce_now", true);
     let scope: Option<BTreeSet<SkuId>> = match ctx.param_str("scope").unwrap_or("tenant") {
         "tenant" => None,
         "released" => match Snapshot::from_outputs(ctx) {
@@ -70,7 +73,12 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     let mut changed = Vec::new();
     let mut emit = Vec::new();
     for sku in &ids {
-        match one_sku(ctx, tenant, sku, buffer, recheck).await {
+        let policy = Policy {
+            now: ctx.now,
+            recheck,
+            reduce_now,
+        };
+        match one_sku(tenant, sku, buffer, policy).await {
             Ok((v, c, e)) => {
                 out.push(v);
                 changed.extend(c);
@@ -138,13 +146,7 @@ async fn read(tenant: &dyn Tenant, sku: &SkuId) -> Result<(Sku, Vec<SubInfo>), S
 
 type SkuResult = Result<(Value, Vec<String>, Vec<Emit>), StepOutcome>;
 
-async fn one_sku(
-    ctx: &StepContext<'_>,
-    tenant: &dyn Tenant,
-    sku: &SkuId,
-    buffer: i64,
-    recheck: chrono::Duration,
-) -> SkuResult {
+async fn one_sku(tenant: &dyn Tenant, sku: &SkuId, buffer: i64, policy: Policy) -> SkuResult {
     let mut did: BTreeMap<String, Did> = BTreeMap::new();
     let mut changed = Vec::new();
     let mut first: Option<Seats> = None;
@@ -168,7 +170,7 @@ async fn one_sku(
                 Vec::new(),
             ));
         }
-        let plans = plan(seats, &subs, ctx.now, recheck);
+        let plans = plan(seats, &subs, policy);
         let mut acted = false;
         for p in &plans {
             if let Some(d) = act(tenant, &part, p).await? {
