@@ -2,8 +2,9 @@
 
 use super::{StepContext, StepOutcome};
 use super::{
-    licenses_remove, mailbox_convert, onedrive_backup, onedrive_grant, sessions_revoke,
-    user_delete, user_disable, user_snapshot,
+    groups_add, licenses_assign, licenses_remove, licenses_swap, mailbox_convert,
+    onedrive_backup, onedrive_grant, sessions_revoke, usage_set, user_await, user_delete,
+    user_disable, user_snapshot,
 };
 use crate::tenant::Tenant;
 
@@ -17,6 +18,11 @@ pub enum Action {
     OnedriveGrant,
     LicensesRemove,
     UserDelete,
+    UserAwait,
+    UsageSet,
+    LicensesAssign,
+    GroupsAdd,
+    LicensesSwap,
 }
 
 impl Action {
@@ -29,6 +35,11 @@ impl Action {
         Action::OnedriveGrant,
         Action::LicensesRemove,
         Action::UserDelete,
+        Action::UserAwait,
+        Action::UsageSet,
+        Action::LicensesAssign,
+        Action::GroupsAdd,
+        Action::LicensesSwap,
     ];
 
     /// The name used in workflow files (`action = "licenses.remove"`).
@@ -42,6 +53,11 @@ impl Action {
             Action::OnedriveGrant => "onedrive.grant",
             Action::LicensesRemove => "licenses.remove",
             Action::UserDelete => "user.delete",
+            Action::UserAwait => "user.await",
+            Action::UsageSet => "usage.set",
+            Action::LicensesAssign => "licenses.assign",
+            Action::GroupsAdd => "groups.add",
+            Action::LicensesSwap => "licenses.swap",
         }
     }
 
@@ -60,13 +76,21 @@ impl Action {
             Action::OnedriveGrant => onedrive_grant::PARAMS,
             Action::LicensesRemove => licenses_remove::PARAMS,
             Action::UserDelete => user_delete::PARAMS,
+            Action::UserAwait => user_await::PARAMS,
+            Action::UsageSet => usage_set::PARAMS,
+            Action::LicensesAssign => licenses_assign::PARAMS,
+            Action::GroupsAdd => groups_add::PARAMS,
+            Action::LicensesSwap => licenses_swap::PARAMS,
         }
     }
 
     /// Whether the step changes the tenant in a way a person would have to undo. Quarantine
     /// and approvals hold runs before the first such step.
     pub fn is_destructive(self) -> bool {
-        !matches!(self, Action::UserSnapshot | Action::OnedriveBackup)
+        !matches!(
+            self,
+            Action::UserSnapshot | Action::OnedriveBackup | Action::UserAwait
+        )
     }
 
     pub async fn execute(self, ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
@@ -79,6 +103,11 @@ impl Action {
             Action::OnedriveGrant => onedrive_grant::run(ctx, tenant).await,
             Action::LicensesRemove => licenses_remove::run(ctx, tenant).await,
             Action::UserDelete => user_delete::run(ctx, tenant).await,
+            Action::UserAwait => user_await::run(ctx, tenant).await,
+            Action::UsageSet => usage_set::run(ctx, tenant).await,
+            Action::LicensesAssign => licenses_assign::run(ctx, tenant).await,
+            Action::GroupsAdd => groups_add::run(ctx, tenant).await,
+            Action::LicensesSwap => licenses_swap::run(ctx, tenant).await,
         }
     }
 }

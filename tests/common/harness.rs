@@ -105,6 +105,15 @@ impl Harness {
             ledger: &self.ledger,
         };
         let out = action.execute(&ctx, &self.sim).await;
+        // Waiting lines as the engine keeps them: set by a wait, kept by a retry, left when
+        // the step ends.
+        match &out {
+            StepOutcome::WaitUntil { lines, .. } => {
+                self.ledger.lines = lines.iter().cloned().collect();
+            }
+            StepOutcome::Retry { .. } => {}
+            _ => self.ledger.lines.clear(),
+        }
         if let StepOutcome::Done(r) = &out {
             self.outputs.insert(id.to_string(), r.output.clone());
             for f in &r.facts {
