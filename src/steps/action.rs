@@ -2,9 +2,9 @@
 
 use super::{StepContext, StepOutcome};
 use super::{
-    groups_add, licenses_assign, licenses_remove, licenses_swap, mailbox_convert,
-    onedrive_backup, onedrive_grant, sessions_revoke, usage_set, user_await, user_delete,
-    user_disable, user_snapshot,
+    groups_add, licenses_assign, licenses_remove, licenses_swap, mailbox_convert, onedrive_backup,
+    onedrive_grant, sessions_revoke, usage_set, user_await, user_delete, user_disable,
+    user_snapshot,
 };
 use crate::tenant::Tenant;
 

@@ -44,7 +44,9 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                 .filter(|g| seen.insert(g.clone()))
                 .collect()
         }
-        Err(reason) => return StepOutcome::failed(format!("groups.add for {}: {reason}", ctx.subject)),
+        Err(reason) => {
+            return StepOutcome::failed(format!("groups.add for {}: {reason}", ctx.subject));
+        }
     };
     let source = ctx.source_of("groups", "groups");
     let user = match resolve_user(ctx, tenant).await {
@@ -66,7 +68,9 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                      correct the group id and send the event again"
                 ));
             }
-            Err(e) => return StepOutcome::from_error(&format!("reading group {id} (for {upn})"), e),
+            Err(e) => {
+                return StepOutcome::from_error(&format!("reading group {id} (for {upn})"), e);
+            }
         }
     }
     let (already, to_add): (Vec<&Group>, Vec<&Group>) =
@@ -82,7 +86,11 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         return StepOutcome::blocked(format!(
             "{upn} cannot be added to {} through Graph: {}. Make the change there (or drop the group from \
              the event), then restart this step; no group was changed",
-            if refused.len() == 1 { "a group" } else { "some groups" },
+            if refused.len() == 1 {
+                "a group"
+            } else {
+                "some groups"
+            },
             refused.join("; ")
         ));
     }
@@ -118,7 +126,10 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         };
     }
     let mut output = base_output(&user);
-    output.insert("added".into(), json!(to_add.iter().map(|g| named(g)).collect::<Vec<_>>()));
+    output.insert(
+        "added".into(),
+        json!(to_add.iter().map(|g| named(g)).collect::<Vec<_>>()),
+    );
     output.insert(
         "alreadyMember".into(),
         json!(already.iter().map(|g| named(g)).collect::<Vec<_>>()),

@@ -26,7 +26,9 @@ fn request(ctx: &StepContext<'_>, tenant_skus: &[Sku]) -> Result<Request, String
     let plans = ctx.param_list("disabled_plans")?;
     let disabled: Vec<Vec<String>> = skus.iter().map(|s| sku_ref::plan_ids(s, &plans)).collect();
     for p in &plans {
-        let known = skus.iter().any(|s| !sku_ref::plan_ids(s, std::slice::from_ref(p)).is_empty());
+        let known = skus
+            .iter()
+            .any(|s| !sku_ref::plan_ids(s, std::slice::from_ref(p)).is_empty());
         if !known {
             return Err(format!(
                 "the service plan `{p}` (parameter `disabled_plans`) is in none of the requested licenses ({})",
@@ -56,14 +58,20 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     );
     let req = match request(ctx, &tenant_skus) {
         Ok(r) => r,
-        Err(reason) => return StepOutcome::failed(format!("assigning licenses to {upn}: {reason}")),
+        Err(reason) => {
+            return StepOutcome::failed(format!("assigning licenses to {upn}: {reason}"));
+        }
     };
     let observed = json!({
         "requested": req.skus.iter().map(|s| &s.sku_part_number).collect::<Vec<_>>(),
         "usageLocation": user.usage_location,
         "licenses": user.license_assignment_states,
     });
-    let held: Vec<&Sku> = req.skus.iter().filter(|s| user.holds_sku(&s.sku_id)).collect();
+    let held: Vec<&Sku> = req
+        .skus
+        .iter()
+        .filter(|s| user.holds_sku(&s.sku_id))
+        .collect();
     let missing: Vec<(&Sku, &Vec<String>)> = req
         .skus
         .iter()

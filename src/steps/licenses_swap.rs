@@ -52,9 +52,18 @@ async fn group_param(
                  correct the event and send it again"
             )));
         }
-        Err(e) => return Err(StepOutcome::from_error(&format!("reading group {raw} (for {upn})"), e)),
+        Err(e) => {
+            return Err(StepOutcome::from_error(
+                &format!("reading group {raw} (for {upn})"),
+                e,
+            ));
+        }
     };
-    if !g.assigned_licenses.iter().any(|l| l.sku_id == carries.sku_id) {
+    if !g
+        .assigned_licenses
+        .iter()
+        .any(|l| l.sku_id == carries.sku_id)
+    {
         return Err(StepOutcome::failed(format!(
             "the group '{}' ({source}) does not assign {}, so it cannot carry this swap for {upn}; \
              nothing was changed: correct the event and send it again",
@@ -64,7 +73,11 @@ async fn group_param(
     Ok(Some(g))
 }
 
-async fn resolve(ctx: &StepContext<'_>, tenant: &dyn Tenant, upn: &str) -> Result<Swap, StepOutcome> {
+async fn resolve(
+    ctx: &StepContext<'_>,
+    tenant: &dyn Tenant,
+    upn: &str,
+) -> Result<Swap, StepOutcome> {
     let need = |param: &str, field: &str| {
         ctx.param_str(param).map(str::to_string).ok_or_else(|| {
             StepOutcome::failed(format!(
@@ -112,7 +125,11 @@ async fn resolve(ctx: &StepContext<'_>, tenant: &dyn Tenant, upn: &str) -> Resul
     })
 }
 
-fn state_via<'a>(user: &'a User, sku: &SkuId, group: &GroupId) -> Option<&'a LicenseAssignmentState> {
+fn state_via<'a>(
+    user: &'a User,
+    sku: &SkuId,
+    group: &GroupId,
+) -> Option<&'a LicenseAssignmentState> {
     user.license_assignment_states
         .iter()
         .find(|s| &s.sku_id == sku && s.assigned_by_group.as_ref() == Some(group))
@@ -153,13 +170,21 @@ async fn groups_of(tenant: &dyn Tenant, user: &User) -> Result<BTreeSet<GroupId>
             })
             .collect()),
         Err(e) => Err(StepOutcome::from_error(
-            &format!("reading the group memberships of {}", user.user_principal_name),
+            &format!(
+                "reading the group memberships of {}",
+                user.user_principal_name
+            ),
             e,
         )),
     }
 }
 
-fn processing(ctx: &StepContext<'_>, reason: String, changed: Vec<String>, lines: Vec<String>) -> StepOutcome {
+fn processing(
+    ctx: &StepContext<'_>,
+    reason: String,
+    changed: Vec<String>,
+    lines: Vec<String>,
+) -> StepOutcome {
     StepOutcome::WaitUntil {
         until: ctx.now + Duration::seconds(PROCESSING_POLL_SECS),
         reason,
@@ -228,7 +253,10 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                         Err(e) if e.kind == ErrorKind::AlreadyMember => {}
                         Err(e) => {
                             return StepOutcome::from_error(
-                                &format!("adding {upn} to the licensing group '{}'", tg.display_name),
+                                &format!(
+                                    "adding {upn} to the licensing group '{}'",
+                                    tg.display_name
+                                ),
                                 e,
                             );
                         }
@@ -263,7 +291,9 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                         ));
                         return processing(
                             ctx,
-                            format!("waiting for group licensing to assign {to_name} to {upn} after reprocessing"),
+                            format!(
+                                "waiting for group licensing to assign {to_name} to {upn} after reprocessing"
+                            ),
                             changed,
                             line,
                         );
@@ -325,7 +355,14 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                         carried = Some((keep, drop));
                     }
                     Err(e) if e.kind == ErrorKind::NoFreeSeats => {
-                        return match seats::refresh(ctx, tenant, std::slice::from_ref(&swap.to), &upn).await {
+                        return match seats::refresh(
+                            ctx,
+                            tenant,
+                            std::slice::from_ref(&swap.to),
+                            &upn,
+                        )
+                        .await
+                        {
                             Ok(fresh) => seats::wait_for(ctx, &fresh, &[], &upn, changed),
                             Err(o) => o,
                         };
@@ -335,7 +372,8 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                     Err(e)
                         if matches!(
                             e.kind,
-                            ErrorKind::NoCorrespondingLicense | ErrorKind::LicenseInheritedFromGroup
+                            ErrorKind::NoCorrespondingLicense
+                                | ErrorKind::LicenseInheritedFromGroup
                         ) => {}
                     Err(e) if e.kind == ErrorKind::InvalidUsageLocation => {
                         return StepOutcome::failed(format!(
@@ -365,7 +403,9 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         }
         return StepOutcome::Retry {
             after: Some(std::time::Duration::from_secs(30)),
-            reason: format!("{upn} does not show {to_name} yet after the assignment; checking again"),
+            reason: format!(
+                "{upn} does not show {to_name} yet after the assignment; checking again"
+            ),
         };
     }
     let from_group = swap.from_group.as_ref();
@@ -393,7 +433,10 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         ));
     }
     if holds_directly(&user, from) {
-        match tenant.assign_license(&user.id, &[], std::slice::from_ref(from)).await {
+        match tenant
+            .assign_license(&user.id, &[], std::slice::from_ref(from))
+            .await
+        {
             Ok(()) => changed.push(format!("removed the direct license {from_name} from {upn}")),
             Err(e) if e.kind == ErrorKind::NoCorrespondingLicense => {}
             Err(e) => {
@@ -410,7 +453,10 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
             Err(e) if e.kind == ErrorKind::NotMember => {}
             Err(e) => {
                 return StepOutcome::from_error(
-                    &format!("removing {upn} from the licensing group '{}'", fg.display_name),
+                    &format!(
+                        "removing {upn} from the licensing group '{}'",
+                        fg.display_name
+                    ),
                     e,
                 );
             }
@@ -431,7 +477,9 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     if after.holds_sku(from) {
         return processing(
             ctx,
-            format!("waiting for group licensing to remove {from_name} from {upn} (R10); {to_name} is active"),
+            format!(
+                "waiting for group licensing to remove {from_name} from {upn} (R10); {to_name} is active"
+            ),
             changed,
             Vec::new(),
         );
@@ -446,11 +494,18 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         (kept, Vec::new())
     });
     let mut output = base_output(&after);
-    output.insert("from".into(), json!({"skuId": from, "skuPartNumber": from_name}));
+    output.insert(
+        "from".into(),
+        json!({"skuId": from, "skuPartNumber": from_name}),
+    );
     output.insert("to".into(), json!({"skuId": to, "skuPartNumber": to_name}));
     output.insert(
         "via".into(),
-        json!(if swap.to_group.is_some() { "group" } else { "direct" }),
+        json!(if swap.to_group.is_some() {
+            "group"
+        } else {
+            "direct"
+        }),
     );
     output.insert(
         "disabledPlansKept".into(),

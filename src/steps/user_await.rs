@@ -17,8 +17,13 @@ const MAX_DELAY_SECS: i64 = 600;
 
 /// The next look: as long after now as the step has waited so far (so the delay doubles),
 /// at least 30 s, at most 10 min, never past the give-up instant.
-fn next_look(started: DateTime<Utc>, now: DateTime<Utc>, give_up_at: DateTime<Utc>) -> DateTime<Utc> {
-    let waited = (now - started).num_seconds().max(0);
+fn next_look(
+    started: DateTime<Utc>,
+    now: DateTime<Utc>,
+    give_up_at: DateTime<Utc>,
+) -> DateTime<Utc> {
+    // whole seconds, rounded (clocks tick in milliseconds)
+    let waited = ((now - started).num_milliseconds().max(0) + 500) / 1000;
     let delay = waited.clamp(FIRST_DELAY_SECS, MAX_DELAY_SECS);
     (now + Duration::seconds(delay)).min(give_up_at)
 }
