@@ -16,7 +16,7 @@ use crate::tenant::{
 use crate::try_tenant;
 use chrono::Duration;
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const PARAMS: &[&str] = &["from", "to", "from_group", "to_group"];
 
@@ -160,12 +160,15 @@ fn carried_plans(user: &User, swap: &Swap) -> (Vec<String>, Vec<String>) {
         .partition(|p| to_plans.contains(&p.to_ascii_lowercase()))
 }
 
-async fn groups_of(tenant: &dyn Tenant, user: &User) -> Result<BTreeSet<GroupId>, StepOutcome> {
+async fn groups_of(
+    tenant: &dyn Tenant,
+    user: &User,
+) -> Result<BTreeMap<GroupId, Group>, StepOutcome> {
     match tenant.member_of(&user.id).await {
         Ok(list) => Ok(list
             .into_iter()
             .filter_map(|o| match o {
-                DirectoryObject::Group(g) => Some(g.id),
+                DirectoryObject::Group(g) => Some((g.id.clone(), g)),
                 DirectoryObject::DirectoryRole { .. } => None,
             })
             .collect()),
@@ -219,6 +222,24 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         Ok(m) => m,
         Err(o) => return o,
     };
+    // `from` through a group the event did not name could never go: refuse before changing.
+    let unnamed = user
+        .group_skus()
+        .into_iter()
+        .filter(|(s, g)| s == from && swap.from_group.as_ref().is_none_or(|fg| &fg.id != g))
+        .find(|(s, g)| state_via(&user, s, g).is_some_and(|st| st.state == "Active"));
+    if let Some((_, g)) = unnamed {
+        let name = member
+            .get(&g)
+            .map(|x| x.display_name.clone())
+            .unwrap_or_else(|| g.to_string());
+        return StepOutcome::blocked(format!(
+            "{upn} gets {from_name} through the group '{name}' ({g}), which the event did not name as \
+             fromGroup, so it could not be taken away after the swap: send the mover event with fromGroup \
+             (and toGroup for group-based licensing), or remove {upn} from that group, then restart this step. \
+             Nothing was changed"
+        ));
+    }
     let mut changed = Vec::new();
     let mut carried: Option<(Vec<String>, Vec<String>)> = None;
 
@@ -227,7 +248,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         match &swap.to_group {
             Some(tg) => {
                 let line = vec![seats::line(&swap.to)];
-                if !member.contains(&tg.id) {
+                if !member.contains_key(&tg.id) {
                     if !user.holds_sku(from) {
                         return neither(&upn, &swap);
                     }
@@ -409,20 +430,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         };
     }
     let from_group = swap.from_group.as_ref();
-    let other_groups: Vec<GroupId> = user
-        .group_skus()
-        .into_iter()
-        .filter(|(s, g)| s == from && Some(g) != from_group.map(|fg| &fg.id))
-        .filter(|(s, g)| state_via(&user, s, g).is_some_and(|st| st.state == "Active"))
-        .map(|(_, g)| g)
-        .collect();
-    if let Some(g) = other_groups.first() {
-        return StepOutcome::blocked(format!(
-            "{upn} now holds {to_name}, but also gets {from_name} through the group {g}, which the event did not \
-             name as fromGroup: remove {upn} from that group (or send fromGroup), then restart this step"
-        ));
-    }
-    let leave = from_group.filter(|fg| member.contains(&fg.id));
+    let leave = from_group.filter(|fg| member.contains_key(&fg.id));
     if let Some(fg) = leave
         && let Some(why) = fg.not_editable_reason()
     {
