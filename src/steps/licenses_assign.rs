@@ -95,7 +95,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         match seats::seats(ctx, sku) {
             Ok(s) if s.assignable() => now_ok.push((sku, plans)),
             Ok(s) => short.push(s),
-            Err(o) => return o,
+            Err(reason) => return seats::retry(reason),
         }
     }
 

@@ -80,14 +80,14 @@ async fn resolve(
 ) -> Result<Swap, StepOutcome> {
     let need = |param: &str, field: &str| {
         ctx.param_str(param).map(str::to_string).ok_or_else(|| {
-            StepOutcome::failed(format!(
+            format!(
                 "licenses.swap for {upn} needs the parameter `{param}` (event field data.{field}): \
                  send the event with both `from` and `to`"
-            ))
+            )
         })
     };
-    let from_ref = need("from", "from")?;
-    let to_ref = need("to", "to")?;
+    let from_ref = need("from", "from").map_err(StepOutcome::failed)?;
+    let to_ref = need("to", "to").map_err(StepOutcome::failed)?;
     let skus = match tenant.list_skus().await {
         Ok(s) => s,
         Err(e) => {
@@ -99,16 +99,16 @@ async fn resolve(
     };
     let find = |r: &str, param: &str, field: &str| {
         sku_ref::find(&skus, r).cloned().ok_or_else(|| {
-            StepOutcome::failed(format!(
+            format!(
                 "the license `{r}` ({}) is not a SKU of this tenant; its SKUs are: {}. Nothing was changed \
                  for {upn}",
                 ctx.source_of(param, field),
                 sku_ref::tenant_list(&skus)
-            ))
+            )
         })
     };
-    let from = find(&from_ref, "from", "from")?;
-    let to = find(&to_ref, "to", "to")?;
+    let from = find(&from_ref, "from", "from").map_err(StepOutcome::failed)?;
+    let to = find(&to_ref, "to", "to").map_err(StepOutcome::failed)?;
     if from.sku_id == to.sku_id {
         return Err(StepOutcome::failed(format!(
             "licenses.swap for {upn}: `from` and `to` are the same license ({}); nothing to swap",
@@ -254,7 +254,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                     }
                     let s = match seats::seats(ctx, &swap.to) {
                         Ok(s) => s,
-                        Err(o) => return o,
+                        Err(reason) => return seats::retry(reason),
                     };
                     if !s.assignable() {
                         return seats::wait_for(ctx, &[s], &[], &upn, changed);
@@ -298,7 +298,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                     Some(st) if st.error.as_deref() == Some("CountViolation") => {
                         let s = match seats::seats(ctx, &swap.to) {
                             Ok(s) => s,
-                            Err(o) => return o,
+                            Err(reason) => return seats::retry(reason),
                         };
                         if !s.assignable() {
                             return seats::wait_for(ctx, &[s], &[], &upn, changed);
@@ -351,7 +351,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                 }
                 let s = match seats::seats(ctx, &swap.to) {
                     Ok(s) => s,
-                    Err(o) => return o,
+                    Err(reason) => return seats::retry(reason),
                 };
                 if !s.assignable() {
                     return seats::wait_for(ctx, &[s], &[], &upn, changed);

@@ -59,17 +59,26 @@ impl Seats {
     }
 }
 
-/// Reads the seats of `sku` and this run's place in its line.
-pub(crate) fn seats(ctx: &StepContext<'_>, sku: &Sku) -> Result<Seats, StepOutcome> {
+/// Reads the seats of `sku` and this run's place in its line; `Err` is the reason to retry
+/// (offboard's own store could not be read).
+pub(crate) fn seats(ctx: &StepContext<'_>, sku: &Sku) -> Result<Seats, String> {
     match ctx.ledger.ahead_in_line(&line(sku)) {
         Ok(ahead) => Ok(Seats {
             sku: sku.clone(),
             ahead,
         }),
-        Err(e) => Err(StepOutcome::Retry {
-            after: None,
-            reason: format!("reading the waiting line for {}: {e}", sku.sku_part_number),
-        }),
+        Err(e) => Err(format!(
+            "reading the waiting line for {}: {e}",
+            sku.sku_part_number
+        )),
+    }
+}
+
+/// A store read failed: try again later.
+pub(crate) fn retry(reason: String) -> StepOutcome {
+    StepOutcome::Retry {
+        after: None,
+        reason,
     }
 }
 
@@ -94,7 +103,8 @@ pub(crate) async fn refresh(
             let fresh = all.iter().find(|a| a.sku_id == s.sku_id).unwrap_or(s);
             seats(ctx, fresh)
         })
-        .collect()
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(retry)
 }
 
 /// Waits in the lines of `short` (and keeps the places in `keep`): polls every 5 minutes and
