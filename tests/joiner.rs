@@ -37,6 +37,10 @@ fn user(n: u32, upn: &str, licenses: &[&str], extra: Value) -> Value {
 /// shared mailboxes (their license can go without harm, R2); three joiners without usage
 /// location or license; an editable, a dynamic and a mail-enabled group.
 fn tenant(e3_seats: i64, pbi_seats: i64, shared_holders: u32) -> Scenario {
+    serde_json::from_value(tenant_json(e3_seats, pbi_seats, shared_holders)).unwrap()
+}
+
+fn tenant_json(e3_seats: i64, pbi_seats: i64, shared_holders: u32) -> Value {
     let mut users = vec![
         user(1, ANA, &[], json!({})),
         user(2, BEN, &[], json!({})),
@@ -52,7 +56,7 @@ fn tenant(e3_seats: i64, pbi_seats: i64, shared_holders: u32) -> Scenario {
                    "mailbox": {"type": "SharedMailbox", "sizeGb": 1.0}}),
         ));
     }
-    serde_json::from_value(json!({
+    json!({
         "tenant": "contoso.com",
         "groupLicensingDelaySeconds": 60,
         "skus": [
@@ -70,8 +74,7 @@ fn tenant(e3_seats: i64, pbi_seats: i64, shared_holders: u32) -> Scenario {
              "membershipRule": "(user.department -eq \"Sales\")", "members": []},
             {"id": DL, "displayName": "All Staff DL", "mailEnabled": true, "securityEnabled": false, "members": []}
         ]
-    }))
-    .unwrap()
+    })
 }
 
 fn sim(s: Scenario) -> SimTenant {
@@ -329,6 +332,52 @@ async fn a_joiner_whose_account_never_appears_fails_with_what_to_check() {
     );
     assert_eq!(env.sim.calls("set_usage_location"), 0);
     assert_eq!(env.sim.calls("assign_license"), 0);
+    assert!(env.sim.damage().is_empty(), "{:?}", env.sim.damage());
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_synced_in_late_is_awaited_and_then_set_up() {
+    let late = "lou.late@contoso.com";
+    let appears = chrono::Utc::now() + chrono::Duration::minutes(20);
+    let mut t = tenant_json(5, 10, 0);
+    t["users"].as_array_mut().unwrap().push(user(
+        7,
+        late,
+        &[],
+        json!({"appearsAt": appears.to_rfc3339()}),
+    ));
+    let env = TestEnv::start(repo_workflows(), sim(serde_json::from_value(t).unwrap())).await;
+    assert!(env.sim.user(late).is_none(), "not synced yet");
+    let run = env
+        .submit_one("j-lou", "hr.joiner", late, joiner_data(&["SPE_E3"]))
+        .await;
+    let looking = env
+        .wait_for(run, |r| {
+            r.status == RunStatus::Waiting && step(r, "account").status == StepStatus::Waiting
+        })
+        .await;
+    assert!(
+        step(&looking, "account")
+            .message
+            .clone()
+            .unwrap_or_default()
+            .contains("does not exist yet"),
+        "{looking:?}"
+    );
+    let r = env.advance_until(run, 20, |r| r.status.is_terminal()).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.reason);
+    let account = step(&r, "account");
+    // looked at 0, 30 s, 1, 2, 4, 8, 16 min, then found it at 26 min
+    assert!((5..=10).contains(&account.attempts), "{account:?}");
+    assert!(offboard::clock::Clock::now(&env.clock) >= appears);
+    let lou = env.sim.user(late).unwrap();
+    assert_eq!(lou.usage_location.as_deref(), Some("DE"));
+    assert!(lou.holds_sku(&offboard::ids::SkuId::new(E3)));
+    assert_eq!(
+        step(&r, "licenses").output["userId"],
+        json!("00000000-0000-4000-8000-000000000007")
+    );
     assert!(env.sim.damage().is_empty(), "{:?}", env.sim.damage());
     env.stop().await;
 }

@@ -86,6 +86,8 @@ pub(super) struct Inner {
     /// Cancel requests for runs owned by a task, with their reason.
     pub cancels: Mutex<HashMap<RunId, String>>,
     pub timer_wake: Notify,
+    /// One schedule check at a time (the loop and an operator's call).
+    pub schedule_lock: tokio::sync::Mutex<()>,
     pub stopping: AtomicBool,
     pub transitions: AtomicU64,
 }
@@ -112,6 +114,7 @@ impl Engine {
                 executing: Mutex::new(HashMap::new()),
                 cancels: Mutex::new(HashMap::new()),
                 timer_wake: Notify::new(),
+                schedule_lock: tokio::sync::Mutex::new(()),
                 stopping: AtomicBool::new(false),
                 transitions: AtomicU64::new(0),
             }),

@@ -18,6 +18,7 @@ impl Engine {
     /// baseline: a new workflow waits for its next occurrence.
     pub async fn fire_schedules(&self) -> EngineResult<Vec<Submission>> {
         let inner = &self.inner;
+        let _one_at_a_time = inner.schedule_lock.lock().await;
         let now = inner.now();
         let mut out = Vec::new();
         for wf in inner.registry.current() {

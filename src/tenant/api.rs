@@ -4,6 +4,7 @@
 //! (e.g. removing an absent license is `NoCorrespondingLicense`, which a step treats as done).
 
 use super::error::TenantResult;
+use super::subscriptions::{CompanySubscription, PartnerSubscription};
 use super::types::*;
 use crate::ids::{DriveId, GroupId, SkuId, UserId};
 use async_trait::async_trait;
@@ -55,9 +56,26 @@ pub trait Tenant: Send + Sync {
     /// §4.8
     async fn remove_group_member(&self, group: &GroupId, user: &UserId) -> TenantResult<()>;
 
+    // ---- seat counts (§4.9, §9) ----
+    /// §4.9 `GET /directory/subscriptions`: every subscription, direct and CSP (read-only).
+    async fn list_subscriptions(&self) -> TenantResult<Vec<CompanySubscription>>;
+    /// §9.2 Partner Center `GET /v1/customers/{customer}/subscriptions/{id}`; `id` is the
+    /// company subscription's `commerceSubscriptionId`. `NotFound` for a direct (web-direct)
+    /// subscription, which Partner Center does not know.
+    async fn get_partner_subscription(&self, id: &str) -> TenantResult<PartnerSubscription>;
+    /// §9.2 PATCH with the full resource as read, changed. A decrease outside the window is
+    /// `ReductionWindowClosed` (R15).
+    async fn update_partner_subscription(
+        &self,
+        sub: &PartnerSubscription,
+    ) -> TenantResult<PartnerSubscription>;
+
     // ---- mail (§5; Exchange cmdlets through InvokeCommand) ----
     /// `Get-Mailbox` + `Get-MailboxStatistics`; `MailboxNotEnabled` when there is none.
     async fn get_mailbox(&self, user: &UserId) -> TenantResult<Mailbox>;
+    /// `Get-Mailbox -RecipientTypeDetails <kind> -ResultSize Unlimited` + statistics: all of
+    /// them.
+    async fn list_mailboxes(&self, kind: MailboxType) -> TenantResult<Vec<Mailbox>>;
     /// `Set-Mailbox -Type`
     async fn set_mailbox_type(&self, user: &UserId, kind: MailboxType) -> TenantResult<()>;
     /// `Set-Mailbox -HiddenFromAddressListsEnabled`

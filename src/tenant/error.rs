@@ -41,6 +41,9 @@ pub enum ErrorKind {
     MailboxNotEnabled,
     /// The user has no OneDrive (404 "User's mysite not found.").
     DriveNotFound,
+    /// Partner Center PATCH that lowers a CSP subscription's quantity after its cancellation
+    /// window (R15): schedule the decrease for the renewal instead.
+    ReductionWindowClosed,
     /// Any other 4xx the service returns: permanent.
     BadRequest,
 }

@@ -5,9 +5,11 @@ mod api;
 mod error;
 mod retrying;
 pub mod sim;
+mod subscriptions;
 mod types;
 
 pub use api::Tenant;
 pub use error::{ErrorKind, TenantError, TenantResult};
 pub use retrying::{CallRetry, Retrying};
+pub use subscriptions::*;
 pub use types::*;

@@ -6,6 +6,7 @@
 
 use super::api::Tenant;
 use super::error::TenantResult;
+use super::subscriptions::{CompanySubscription, PartnerSubscription};
 use super::types::*;
 use crate::ids::{DriveId, GroupId, SkuId, UserId};
 use async_trait::async_trait;
@@ -98,7 +99,11 @@ forward! {
     fn get_group(&self, group: &GroupId) -> Group;
     fn add_group_member(&self, group: &GroupId, user: &UserId) -> ();
     fn remove_group_member(&self, group: &GroupId, user: &UserId) -> ();
+    fn list_subscriptions(&self) -> Vec<CompanySubscription>;
+    fn get_partner_subscription(&self, id: &str) -> PartnerSubscription;
+    fn update_partner_subscription(&self, sub: &PartnerSubscription) -> PartnerSubscription;
     fn get_mailbox(&self, user: &UserId) -> Mailbox;
+    fn list_mailboxes(&self, kind: MailboxType) -> Vec<Mailbox>;
     fn set_mailbox_type(&self, user: &UserId, kind: MailboxType) -> ();
     fn set_hidden_from_address_lists(&self, user: &UserId, hidden: bool) -> ();
     fn set_forwarding(&self, user: &UserId, smtp: Option<&str>) -> ();

@@ -96,6 +96,9 @@ pub struct Sku {
     pub prepaid_units: PrepaidUnits,
     #[serde(default)]
     pub service_plans: Vec<ServicePlan>,
+    /// The company subscriptions (§4.9 `id`) whose seats make up `prepaid_units`.
+    #[serde(default)]
+    pub subscription_ids: Vec<String>,
 }
 
 impl Sku {

@@ -2,7 +2,7 @@
 //! engine fires one event per occurrence, with an id derived from the occurrence, so an
 //! occurrence fired twice (two ticks, a restart) makes one run.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use croner::Cron;
 use std::str::FromStr;
 
@@ -30,13 +30,19 @@ impl Schedule {
     /// The latest occurrence at or before `now`, if any within the cron's range.
     pub fn latest(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let cron = Cron::from_str(&self.cron).ok()?;
-        cron.find_previous_occurrence(&now, true).ok()
+        // Occurrences are whole seconds; croner keeps the sub-second part of its start.
+        let now = now.with_nanosecond(0)?;
+        cron.find_previous_occurrence(&now, true)
+            .ok()?
+            .with_nanosecond(0)
     }
 
     /// The first occurrence after `t`.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let cron = Cron::from_str(&self.cron).ok()?;
-        cron.find_next_occurrence(&t, false).ok()
+        cron.find_next_occurrence(&t.with_nanosecond(0)?, false)
+            .ok()?
+            .with_nanosecond(0)
     }
 
     /// The event id of one occurrence: the same occurrence always gets the same id.

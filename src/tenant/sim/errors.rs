@@ -134,3 +134,42 @@ pub fn item_not_found() -> TenantError {
 pub fn invalid_request(message: impl Into<String>) -> TenantError {
     TenantError::new(ErrorKind::BadRequest, "invalidRequest", message)
 }
+
+// ---- Partner Center (§9.2) ----
+// ms365-api.md marks the error codes and texts of these cases UNCONFIRMED: the numeric
+// codes and the wording below are ours, in Partner Center's shape (numeric `code`, a
+// `description`). Only the kinds matter to callers.
+
+/// Our code for "no such subscription for this customer" (UNCONFIRMED).
+pub const PC_NOT_FOUND: &str = "800002";
+/// Our code for a decrease after the cancellation window (UNCONFIRMED).
+pub const PC_REDUCTION_WINDOW_CLOSED: &str = "800051";
+/// Our code for any other rejected PATCH (UNCONFIRMED).
+pub const PC_BAD_REQUEST: &str = "800000";
+
+/// 404: Partner Center does not know the subscription (e.g. a web-direct one, R14).
+pub fn partner_not_found(id: &str) -> TenantError {
+    TenantError::new(
+        ErrorKind::NotFound,
+        PC_NOT_FOUND,
+        format!(
+            "Subscription {id} was not found for this customer. Web-direct subscriptions are not managed in Partner Center; change their seats in the Microsoft 365 admin center."
+        ),
+    )
+}
+
+/// 400: a decrease after `cancellationAllowedUntilDate` (R15).
+pub fn reduction_window_closed(id: &str, until: chrono::DateTime<chrono::Utc>) -> TenantError {
+    TenantError::new(
+        ErrorKind::ReductionWindowClosed,
+        PC_REDUCTION_WINDOW_CLOSED,
+        format!(
+            "The quantity of subscription {id} can only be decreased until {until} (168 hours after purchase or renewal). Schedule the decrease for the renewal with scheduledNextTermInstructions instead."
+        ),
+    )
+}
+
+/// 400: any other PATCH Partner Center refuses.
+pub fn partner_bad_request(message: impl Into<String>) -> TenantError {
+    TenantError::new(ErrorKind::BadRequest, PC_BAD_REQUEST, message)
+}

@@ -23,6 +23,7 @@ impl State {
                     "usageLocation": u.usage_location,
                     "manager": u.manager,
                     "direct": u.direct_licenses,
+                    "countViolations": u.count_violations,
                     "groupPaths": paths,
                     "sessionsRevoked": u.sign_in_sessions_valid_from.is_some(),
                     "deleted": u.deleted_date_time.is_some(),
@@ -32,7 +33,10 @@ impl State {
         let skus: Vec<Value> = self
             .skus
             .values()
-            .map(|s| json!({"sku": s.sku_part_number, "consumed": self.consumed(s)}))
+            .map(|s| {
+                json!({"sku": s.sku_part_number, "consumed": self.consumed(s),
+                       "prepaid": s.prepaid_units})
+            })
             .collect();
         let groups: Vec<Value> = self
             .groups
@@ -63,6 +67,22 @@ impl State {
                 json!({"id": d.id, "owner": d.owner, "items": d.items.len(), "permissions": perms})
             })
             .collect();
+        let subscriptions: Vec<Value> = self
+            .subscriptions
+            .values()
+            .map(|s| {
+                json!({
+                    "id": s.id, "quantity": s.quantity, "status": s.status,
+                    "autoRenew": s.auto_renew_enabled, "term": s.term_duration,
+                    "billingCycle": s.billing_cycle, "scheduled": s.scheduled,
+                })
+            })
+            .collect();
+        let late: Vec<Value> = self
+            .arrivals
+            .iter()
+            .map(|l| json!({"id": l.user.id, "upn": l.user.user_principal_name}))
+            .collect();
         let damage: Vec<Value> = self
             .damage
             .iter()
@@ -71,6 +91,7 @@ impl State {
         json!({
             "users": users, "skus": skus, "groups": groups, "mailboxes": mailboxes,
             "drives": drives, "damage": damage, "pendingGroupLicenses": self.pending.len(),
+            "subscriptions": subscriptions, "lateUsers": late,
         })
     }
 }

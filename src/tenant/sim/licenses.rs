@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 impl State {
     /// Whether the user holds `sku` by any active path.
     pub fn holds(&self, u: &UserState, sku: &SkuId) -> bool {
-        u.direct_licenses.iter().any(|l| &l.sku_id == sku)
+        (u.direct_licenses.iter().any(|l| &l.sku_id == sku) && !u.count_violations.contains(sku))
             || u.group_paths
                 .iter()
                 .any(|p| &p.sku_id == sku && p.error.is_none())
@@ -38,12 +38,19 @@ impl State {
             consumed_units: self.consumed(sku),
             prepaid_units: sku.prepaid_units.clone(),
             service_plans: sku.service_plans.clone(),
+            subscription_ids: super::subscriptions::subscription_ids(self, &sku.sku_id),
         }
     }
 
-    /// The licenses the user holds (one per SKU, whatever the number of paths).
+    /// The licenses the user holds (one per SKU, whatever the number of paths); paths in
+    /// error are left out.
     pub fn assigned_licenses(&self, u: &UserState) -> Vec<AssignedLicense> {
-        let mut out: Vec<AssignedLicense> = u.direct_licenses.clone();
+        let mut out: Vec<AssignedLicense> = u
+            .direct_licenses
+            .iter()
+            .filter(|l| !u.count_violations.contains(&l.sku_id))
+            .cloned()
+            .collect();
         for p in u.group_paths.iter().filter(|p| p.error.is_none()) {
             if !out.iter().any(|l| l.sku_id == p.sku_id) {
                 out.push(AssignedLicense {
@@ -117,9 +124,11 @@ impl State {
         let had = self.has_exchange(u);
         let u = self.user_mut(&id)?;
         u.direct_licenses.retain(|l| !remove.contains(&l.sku_id));
+        u.count_violations.retain(|sku| !remove.contains(sku));
         for a in add {
             u.direct_licenses.retain(|l| l.sku_id != a.sku_id);
             u.direct_licenses.push(a.clone());
+            u.count_violations.remove(&a.sku_id);
         }
         self.after_license_change(&id, had, now);
         Ok(())
@@ -202,7 +211,7 @@ impl State {
         self.get_user(id.as_str())
     }
 
-    fn queue_group_license(&mut self, user: &UserId, group: &GroupId, now: DateTime<Utc>) {
+    pub fn queue_group_license(&mut self, user: &UserId, group: &GroupId, now: DateTime<Utc>) {
         let licensed = self
             .groups
             .get(group)
@@ -275,6 +284,42 @@ impl State {
         without.group_paths.extend(paths);
         self.users.insert(user.clone(), without);
         self.after_license_change(user, had, at);
+    }
+
+    /// Seats for a user who comes back (restore) or appears late: each direct license, then
+    /// each group path, takes a free seat if there is one and is otherwise in
+    /// `CountViolation`, consuming nothing, instead of pushing the SKU over its seats.
+    pub fn claim_seats(&mut self, id: &UserId) {
+        let Some(u) = self.users.get_mut(id) else {
+            return;
+        };
+        let direct: Vec<SkuId> = u.direct_licenses.iter().map(|l| l.sku_id.clone()).collect();
+        let paths: Vec<SkuId> = u.group_paths.iter().map(|p| p.sku_id.clone()).collect();
+        u.count_violations = direct.iter().cloned().collect();
+        for p in &mut u.group_paths {
+            p.error = Some("CountViolation".into());
+        }
+        for sku in direct {
+            if self.seat_free(&sku)
+                && let Some(u) = self.users.get_mut(id)
+            {
+                u.count_violations.remove(&sku);
+            }
+        }
+        for (i, sku) in paths.iter().enumerate() {
+            let ok = self.users.get(id).is_some_and(|u| self.holds(u, sku)) || self.seat_free(sku);
+            if let Some(p) = self
+                .users
+                .get_mut(id)
+                .and_then(|u| u.group_paths.get_mut(i))
+            {
+                p.error = (!ok).then(|| "CountViolation".to_string());
+            }
+        }
+    }
+
+    fn seat_free(&self, sku: &SkuId) -> bool {
+        self.skus.get(sku).is_some_and(|k| self.free_units(k) > 0)
     }
 
     /// Mailbox consequences of a license change: provisioning, R3, R5, R2/R8.

@@ -69,6 +69,16 @@ impl State {
             .ok_or_else(errors::mailbox_not_enabled_rest)
     }
 
+    /// `Get-Mailbox -RecipientTypeDetails <kind> -ResultSize Unlimited`: the live mailboxes
+    /// of that kind (soft-deleted and not yet appeared users have none).
+    pub fn list_mailboxes(&self, kind: MailboxType) -> Vec<Mailbox> {
+        self.mailboxes
+            .iter()
+            .filter(|(id, m)| m.kind == kind && self.mailbox_live(id))
+            .map(|(id, m)| self.mailbox_view(id, m))
+            .collect()
+    }
+
     pub fn get_mailbox(&self, user: &UserId) -> TenantResult<Mailbox> {
         let id = self.live(user, Surface::Exchange)?;
         self.mailboxes

@@ -1,6 +1,7 @@
 //! The simulated tenant: Microsoft 365 in memory, with its errors and its silent damage.
 //! Seeded from a JSON [`Scenario`]; optionally written through to a state file.
 
+mod arrivals;
 mod damage;
 mod drive;
 mod error;
@@ -13,6 +14,7 @@ mod persist;
 mod scenario;
 mod seed;
 mod state;
+mod subscriptions;
 mod tenant;
 mod tenant_impl;
 mod users;
@@ -23,7 +25,7 @@ pub use error::SimError;
 pub use faults::SimFaults;
 pub use scenario::{
     Scenario, ScenarioDrive, ScenarioFile, ScenarioGroup, ScenarioMailbox, ScenarioRole,
-    ScenarioSku, ScenarioUser,
+    ScenarioSku, ScenarioSubscription, ScenarioUser, SubscriptionKind,
 };
 pub use tenant::SimTenant;
 pub use users::RETENTION_DAYS;

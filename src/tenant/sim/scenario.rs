@@ -17,20 +17,42 @@
 //!                            "fullAccess": ["sam.ortiz@contoso.com"], "autoReply": null },
 //!               "drive": { "id": "b!dana", "files": [{ "path": "Reports/q3.xlsx", "size": 48213 }],
 //!                          "folders": ["Empty folder"] },
-//!               "deletedDateTime": null }],
+//!               "deletedDateTime": null,
+//!               "appearsAt": null }],                 // RFC 3339: synced in late (see below)
 //!   "groups": [{ "id": "5d1a…", "displayName": "Licensing - M365 E3", "groupTypes": [],
 //!                "mailEnabled": false, "securityEnabled": true, "onPremisesSyncEnabled": null,
 //!                "membershipRule": null, "licenses": ["SPE_E3"], "members": ["dana.lee@contoso.com"] }],
 //!   "directoryRoles": [{ "id": "1f0c…", "displayName": "Helpdesk Administrator",
-//!                        "roleTemplateId": "7298…", "members": ["…"] }]
+//!                        "roleTemplateId": "7298…", "members": ["…"] }],
+//!   "subscriptions": [{ "id": "2c8d…", "commerceSubscriptionId": "d3b7…", "sku": "SPE_E3",
+//!                       "kind": "csp",                   // or "direct" (web-direct / MOSP)
+//!                       "quantity": 50,
+//!                       "createdDateTime": "2026-01-10T00:00:00Z", // optional, default: start
+//!                       "termDuration": "P1Y",           // P1M | P1Y | P3Y, default P1Y
+//!                       "billingCycle": "monthly",       // default monthly
+//!                       "autoRenewEnabled": true,        // default true
+//!                       "offerId": "CFQ7TTC0LFLZ:0002:CFQ7TTC0K8NQ", // required for csp
+//!                       "status": "active",              // active | expired | suspended | deleted
+//!                       "isTrial": false }]              // optional
 //! }
 //! ```
 //! Users are referenced by object id or UPN, SKUs by skuId or skuPartNumber. A user licensed
 //! with an Exchange plan and no `mailbox` gets a default `UserMailbox`; `mailbox` on a user
 //! without an Exchange license is only valid for shared/room/equipment mailboxes. Group
 //! licenses of the scenario are already processed when the tenant starts.
+//!
+//! A SKU with `subscriptions` takes its `prepaidUnits` from them (`enabled` = active
+//! quantities, `warning` = expired, `suspended` = suspended); its own `prepaidUnits` may then
+//! be left out, and must agree if given. A SKU without subscriptions needs `prepaidUnits`.
+//! Terms start at `createdDateTime` and renew (auto-renew) or expire at each term's end.
+//!
+//! A user with `appearsAt` does not exist before that instant of the simulated clock (404,
+//! not listed, in no group, no mailbox or drive); then it appears with its licenses (a
+//! direct one without a free seat is in `CountViolation`), memberships, mailbox and drive,
+//! and its group licenses are processed after `groupLicensingDelaySeconds`.
 
-use crate::tenant::{AutoReply, PrepaidUnits, ServicePlan};
+pub use super::state::SubscriptionKind;
+use crate::tenant::{AutoReply, PrepaidUnits, ServicePlan, SubscriptionStatus, TermDuration};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +73,8 @@ pub struct Scenario {
     pub groups: Vec<ScenarioGroup>,
     #[serde(default)]
     pub directory_roles: Vec<ScenarioRole>,
+    #[serde(default)]
+    pub subscriptions: Vec<ScenarioSubscription>,
 }
 
 fn default_delay() -> u64 {
@@ -76,7 +100,9 @@ pub struct ScenarioSku {
     pub sku_part_number: String,
     #[serde(default = "default_enabled")]
     pub capability_status: String,
-    pub prepaid_units: PrepaidUnits,
+    /// Required unless the SKU has subscriptions (then computed from them).
+    #[serde(default)]
+    pub prepaid_units: Option<PrepaidUnits>,
     /// Seats consumed by users the scenario does not model.
     #[serde(default)]
     pub other_consumed_units: i64,
@@ -116,6 +142,9 @@ pub struct ScenarioUser {
     /// Set to seed an already soft-deleted user.
     #[serde(default)]
     pub deleted_date_time: Option<DateTime<Utc>>,
+    /// Set for an account that appears later (a joiner synced from AD).
+    #[serde(default)]
+    pub appears_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -188,6 +217,50 @@ pub struct ScenarioGroup {
     /// Members by id or UPN.
     #[serde(default)]
     pub members: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScenarioSubscription {
+    /// The company subscription id (§4.9 `id`).
+    pub id: String,
+    /// Partner Center's subscription id (for `csp`); Graph shows it on both kinds.
+    pub commerce_subscription_id: String,
+    /// skuPartNumber or skuId.
+    pub sku: String,
+    pub kind: SubscriptionKind,
+    pub quantity: i64,
+    /// Purchase time; the current term is found by counting terms from it. Default: the
+    /// instant the tenant is seeded.
+    #[serde(default)]
+    pub created_date_time: Option<DateTime<Utc>>,
+    #[serde(default = "default_term")]
+    pub term_duration: TermDuration,
+    #[serde(default = "default_billing_cycle")]
+    pub billing_cycle: String,
+    #[serde(default = "default_true")]
+    pub auto_renew_enabled: bool,
+    /// Partner Center offer id (`productId:skuId:availabilityId`); required for `csp`.
+    #[serde(default)]
+    pub offer_id: Option<String>,
+    #[serde(default = "default_status")]
+    pub status: SubscriptionStatus,
+    #[serde(default)]
+    pub is_trial: bool,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+fn default_term() -> TermDuration {
+    TermDuration::OneYear
+}
+
+fn default_billing_cycle() -> String {
+    "monthly".into()
+}
+
+fn default_status() -> SubscriptionStatus {
+    SubscriptionStatus::Active
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

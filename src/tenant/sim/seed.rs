@@ -5,7 +5,7 @@ use super::scenario::{Scenario, ScenarioDrive, ScenarioUser};
 use super::state::{
     DriveState, GroupState, ItemState, MailboxState, RoleState, SkuState, State, UserState,
 };
-use super::{SimError, drive};
+use super::{SimError, drive, subscriptions};
 use crate::ids::{DriveId, GroupId, SkuId, UserId};
 use crate::tenant::{AssignedLicense, AutoReply, Group, MailboxType};
 use chrono::{DateTime, Duration, Utc};
@@ -50,6 +50,8 @@ pub fn seed(s: Scenario, now: DateTime<Utc>) -> Result<State, SimError> {
         drives: BTreeMap::new(),
         pending: Vec::new(),
         damage: Vec::new(),
+        subscriptions: BTreeMap::new(),
+        arrivals: Vec::new(),
         calls: BTreeMap::new(),
         downloads: BTreeMap::new(),
         request_seq: 0,
@@ -68,12 +70,14 @@ pub fn seed(s: Scenario, now: DateTime<Utc>) -> Result<State, SimError> {
                 sku_id: id,
                 sku_part_number: k.sku_part_number.clone(),
                 capability_status: k.capability_status.clone(),
-                prepaid_units: k.prepaid_units.clone(),
+                prepaid_units: k.prepaid_units.clone().unwrap_or_default(),
                 other_consumed_units: k.other_consumed_units,
                 service_plans: k.service_plans.clone(),
             },
         );
     }
+    subscriptions::seed_subscriptions(&mut st, &s.subscriptions, now)?;
+    check_prepaid(&st, &s)?;
     for u in &s.users {
         add_user(&mut st, u)?;
     }
@@ -125,6 +129,14 @@ pub fn seed(s: Scenario, now: DateTime<Utc>) -> Result<State, SimError> {
             members,
         });
     }
+    for u in s.users.iter().filter(|u| u.appears_at.is_some()) {
+        check_late_user(&st, u)?;
+    }
+    for u in &s.users {
+        if let Some(at) = u.appears_at.filter(|at| *at > now) {
+            st.park_late_user(&UserId::new(u.id.to_ascii_lowercase()), at);
+        }
+    }
     let ids: Vec<UserId> = st.users.keys().cloned().collect();
     for id in &ids {
         st.after_license_change(id, false, now);
@@ -148,6 +160,75 @@ pub fn seed(s: Scenario, now: DateTime<Utc>) -> Result<State, SimError> {
     }
     st.damage.clear();
     Ok(st)
+}
+
+/// A SKU's seats come from its subscriptions or from `prepaidUnits`, never from neither,
+/// and the two agree when both are given.
+fn check_prepaid(st: &State, s: &Scenario) -> Result<(), SimError> {
+    for k in &s.skus {
+        let id = SkuId::new(k.sku_id.to_ascii_lowercase());
+        let from_subs = st
+            .subscriptions
+            .values()
+            .any(|x| x.sku_id == id)
+            .then(|| st.skus.get(&id).map(|x| x.prepaid_units.enabled))
+            .flatten();
+        match (&k.prepaid_units, from_subs) {
+            (None, None) => {
+                return Err(invalid(format!(
+                    "SKU {}: give prepaidUnits or subscriptions for it",
+                    k.sku_part_number
+                )));
+            }
+            (Some(p), Some(sum)) if p.enabled != sum => {
+                return Err(invalid(format!(
+                    "SKU {}: prepaidUnits.enabled is {} but its active subscriptions add up to {sum}; leave prepaidUnits out or make them agree",
+                    k.sku_part_number, p.enabled
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A late account is a joiner: not deleted, and a user mailbox needs an Exchange license by
+/// some path once it appears.
+fn check_late_user(st: &State, u: &ScenarioUser) -> Result<(), SimError> {
+    let id = UserId::new(u.id.to_ascii_lowercase());
+    if u.deleted_date_time.is_some() {
+        return Err(invalid(format!(
+            "user {}: appearsAt and deletedDateTime exclude each other",
+            u.user_principal_name
+        )));
+    }
+    let exchange = |sku: &SkuId| {
+        st.skus
+            .get(sku)
+            .is_some_and(|k| k.service_plans.iter().any(|p| p.is_exchange()))
+    };
+    let direct = st
+        .users
+        .get(&id)
+        .is_some_and(|x| x.direct_licenses.iter().any(|l| exchange(&l.sku_id)));
+    let by_group = st.groups.values().any(|g| {
+        g.members.contains(&id)
+            && g.group
+                .assigned_licenses
+                .iter()
+                .any(|l| exchange(&l.sku_id))
+    });
+    let user_mailbox = st
+        .mailboxes
+        .get(&id)
+        .is_some_and(|m| m.kind == MailboxType::UserMailbox);
+    if user_mailbox && !direct && !by_group {
+        return Err(invalid(format!(
+            "user {}: a UserMailbox needs a license with an Exchange plan, directly or through a group",
+            u.user_principal_name
+        )));
+    }
+    Ok(())
 }
 
 fn resolve_skus(
@@ -207,6 +288,7 @@ fn add_user(st: &mut State, u: &ScenarioUser) -> Result<(), SimError> {
             on_premises_sync_enabled: u.on_premises_sync_enabled,
             manager: None,
             direct_licenses: direct,
+            count_violations: BTreeSet::new(),
             group_paths: Vec::new(),
             sign_in_sessions_valid_from: None,
             deleted_date_time: u.deleted_date_time,

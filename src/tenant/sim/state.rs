@@ -5,7 +5,8 @@ use super::damage::Damage;
 use super::errors;
 use crate::ids::{DriveId, GroupId, SkuId, UserId};
 use crate::tenant::{
-    AssignedLicense, AutoReply, Group, MailboxType, PrepaidUnits, ServicePlan, TenantResult,
+    AssignedLicense, AutoReply, Group, MailboxType, PrepaidUnits, ScheduledNextTermInstructions,
+    ServicePlan, SubscriptionStatus, TenantResult, TermDuration,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,13 @@ pub struct State {
     /// Group-license changes not yet processed (R10: asynchronous).
     pub pending: Vec<PendingLicense>,
     pub damage: Vec<Damage>,
+    /// Company subscriptions by id (§4.9). A SKU with any takes its prepaid units from them.
+    #[serde(default)]
+    pub subscriptions: BTreeMap<String, SubscriptionState>,
+    /// Accounts that appear later (joiners synced from AD), by `appears_at` ascending: they
+    /// join `users` when the clock passes it, so nothing else has to look at them.
+    #[serde(default)]
+    pub arrivals: Vec<LateUser>,
     pub calls: BTreeMap<String, u64>,
     /// Downloads per `"{drive}/{item}"`.
     pub downloads: BTreeMap<String, u64>,
@@ -55,6 +63,10 @@ pub struct UserState {
     pub on_premises_sync_enabled: Option<bool>,
     pub manager: Option<UserId>,
     pub direct_licenses: Vec<AssignedLicense>,
+    /// Direct licenses assigned without a seat (a restore or a late account found none free):
+    /// shown as `Error`/`CountViolation`, they consume no seat and give no service.
+    #[serde(default)]
+    pub count_violations: BTreeSet<SkuId>,
     /// Processed group-license paths.
     pub group_paths: Vec<GroupPath>,
     pub sign_in_sessions_valid_from: Option<DateTime<Utc>>,
@@ -129,6 +141,62 @@ pub struct ItemState {
     pub last_downloaded: Option<DateTime<Utc>>,
 }
 
+/// Where a subscription was bought: Partner Center knows only CSP ones (R14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SubscriptionKind {
+    /// Web-direct (MOSP): seats change in the admin center only.
+    Direct,
+    /// Bought through a CSP partner: seats change in Partner Center (R15).
+    Csp,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionState {
+    pub id: String,
+    pub commerce_subscription_id: String,
+    pub sku_id: SkuId,
+    pub kind: SubscriptionKind,
+    pub offer_id: String,
+    pub friendly_name: String,
+    pub quantity: i64,
+    pub status: SubscriptionStatus,
+    pub is_trial: bool,
+    pub created_date_time: DateTime<Utc>,
+    /// Start of the current term (purchase or last renewal).
+    pub term_start: DateTime<Utc>,
+    /// Always one with a known length (checked when set).
+    pub term_duration: TermDuration,
+    pub billing_cycle: String,
+    pub auto_renew_enabled: bool,
+    pub scheduled: Option<ScheduledNextTermInstructions>,
+}
+
+impl SubscriptionState {
+    /// End of the current term: the renewal, or the expiry without auto-renew.
+    pub fn term_end(&self) -> DateTime<Utc> {
+        // Only durations with a known length are stored, so the fallback ("never") is for
+        // a date past chrono's range.
+        self.term_duration
+            .end_of_term(self.term_start)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+}
+
+/// An account that does not exist yet, with everything that hangs off it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LateUser {
+    pub appears_at: DateTime<Utc>,
+    pub user: UserState,
+    pub mailbox: Option<MailboxState>,
+    pub drive: Option<DriveState>,
+    pub groups: Vec<GroupId>,
+    /// Directory role ids.
+    pub roles: Vec<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingLicense {
@@ -196,10 +264,15 @@ impl State {
             .get(user)
             .map(|u| u.user_principal_name.clone())
             .unwrap_or_else(|| user.to_string());
-        tracing::debug!(rule, user = %upn, "Simulated tenant recorded damage.");
+        self.record_damage_to(at, upn, rule, what);
+    }
+
+    /// Damage to something other than one user (`who`: e.g. a SKU's part number).
+    pub fn record_damage_to(&mut self, at: DateTime<Utc>, who: String, rule: &str, what: String) {
+        tracing::debug!(rule, user = %who, "Simulated tenant recorded damage.");
         self.damage.push(Damage {
             at,
-            user: upn,
+            user: who,
             rule: rule.to_string(),
             what,
         });

@@ -9,7 +9,10 @@ use super::state::State;
 use super::{SimError, persist, seed};
 use crate::clock::{Clock, SimClock};
 use crate::ids::{DriveId, GroupId, UserId};
-use crate::tenant::{DeletedUser, Mailbox, Sku, TenantError, TenantResult, User};
+use crate::tenant::{
+    CompanySubscription, DeletedUser, Mailbox, PartnerSubscription, Sku, TenantError, TenantResult,
+    User,
+};
 use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -109,11 +112,14 @@ impl SimTenant {
         }
     }
 
-    /// Settles lazy changes (group licensing, 30-day purge); writes them through.
+    /// Settles lazy changes (late accounts, group licensing, renewals, 30-day purge); the
+    /// caller writes them through.
     fn settle(&self, state: &mut State, now: DateTime<Utc>) -> bool {
-        let a = state.settle_group_licenses(now);
-        let b = state.settle_purge(now);
-        a || b
+        let arrived = state.settle_arrivals(now);
+        let licensed = state.settle_group_licenses(now);
+        let renewed = state.settle_subscriptions(now);
+        let purged = state.settle_purge(now);
+        arrived || licensed || renewed || purged
     }
 
     /// Waits the configured latency (asynchronously) before a trait call.
@@ -248,6 +254,48 @@ impl SimTenant {
     pub fn save_now(&self) -> Result<(), SimError> {
         let core = self.lock();
         self.save(&core.state)
+    }
+
+    /// A company subscription by id or commerce id, as `GET /directory/subscriptions` shows it.
+    pub fn subscription(&self, id: &str) -> Option<CompanySubscription> {
+        self.inspect(|s| s.subscription_by_ref(id).map(|x| s.company_view(x)))
+    }
+
+    /// A CSP subscription as Partner Center shows it (None for unknown or direct ones).
+    pub fn partner_subscription(&self, commerce_id: &str) -> Option<PartnerSubscription> {
+        self.inspect(|s| s.get_partner_subscription(commerce_id).ok())
+    }
+
+    /// The billing admin changes a direct subscription's seats in the admin center (R14: no
+    /// API does this). Unrestricted, except that CSP subscriptions are refused.
+    pub fn set_subscription_quantity(
+        &self,
+        id: &str,
+        quantity: i64,
+    ) -> TenantResult<CompanySubscription> {
+        self.admin(|s, now| s.set_subscription_quantity(id, quantity, now))
+    }
+
+    /// Late accounts that have not appeared yet: (id, UPN, appears at).
+    pub fn parked_users(&self) -> Vec<(UserId, String, DateTime<Utc>)> {
+        self.inspect(|s| {
+            s.parked()
+                .map(|(id, upn, at)| (id.clone(), upn.to_string(), at))
+                .collect()
+        })
+    }
+
+    /// A change made outside the APIs (by a person in a portal): settles first, no faults or
+    /// counters, written through.
+    fn admin<T>(&self, f: impl FnOnce(&mut State, DateTime<Utc>) -> T) -> T {
+        let now = self.inner.clock.now();
+        let mut core = self.lock();
+        self.settle(&mut core.state, now);
+        let out = f(&mut core.state, now);
+        if let Err(e) = self.save(&core.state) {
+            tracing::error!(error = %e, "Simulated tenant could not write its state file.");
+        }
+        out
     }
 
     pub fn set_delta_page_size(&self, n: usize) {

@@ -4,8 +4,9 @@
 use super::tenant::{Op, SimTenant};
 use crate::ids::{DriveId, GroupId, SkuId, UserId};
 use crate::tenant::{
-    AssignedLicense, AutoReply, DeletedUser, DeltaPage, DirectoryObject, Drive, DrivePermission,
-    Group, Mailbox, MailboxPermission, MailboxType, Sku, Tenant, TenantError, TenantResult, User,
+    AssignedLicense, AutoReply, CompanySubscription, DeletedUser, DeltaPage, DirectoryObject,
+    Drive, DrivePermission, Group, Mailbox, MailboxPermission, MailboxType, PartnerSubscription,
+    Sku, Tenant, TenantError, TenantResult, User,
 };
 use async_trait::async_trait;
 
@@ -115,9 +116,39 @@ impl Tenant for SimTenant {
         })
     }
 
+    async fn list_subscriptions(&self) -> TenantResult<Vec<CompanySubscription>> {
+        self.latency().await;
+        self.call("list_subscriptions", Op::Read, |s, _| {
+            Ok(s.list_subscriptions())
+        })
+    }
+    async fn get_partner_subscription(&self, id: &str) -> TenantResult<PartnerSubscription> {
+        self.latency().await;
+        self.call("get_partner_subscription", Op::Read, |s, _| {
+            s.get_partner_subscription(id)
+        })
+    }
+    async fn update_partner_subscription(
+        &self,
+        sub: &PartnerSubscription,
+    ) -> TenantResult<PartnerSubscription> {
+        self.latency().await;
+        self.call("update_partner_subscription", Op::Write, |s, now| {
+            s.update_partner_subscription(sub, now)
+        })
+    }
+
     async fn get_mailbox(&self, user: &UserId) -> TenantResult<Mailbox> {
         self.latency().await;
         self.call("get_mailbox", Op::Read, |s, _| s.get_mailbox(user))
+    }
+    async fn list_mailboxes(&self, kind: MailboxType) -> TenantResult<Vec<Mailbox>> {
+        self.latency().await;
+        self.call(
+            "list_mailboxes",
+            Op::Read,
+            |s, _| Ok(s.list_mailboxes(kind)),
+        )
     }
     async fn set_mailbox_type(&self, user: &UserId, kind: MailboxType) -> TenantResult<()> {
         self.latency().await;

@@ -19,12 +19,15 @@ impl State {
         let mut states: Vec<LicenseAssignmentState> = u
             .direct_licenses
             .iter()
-            .map(|l| LicenseAssignmentState {
-                sku_id: l.sku_id.clone(),
-                assigned_by_group: None,
-                disabled_plans: l.disabled_plans.clone(),
-                state: "Active".into(),
-                error: Some("None".into()),
+            .map(|l| {
+                let violation = u.count_violations.contains(&l.sku_id);
+                LicenseAssignmentState {
+                    sku_id: l.sku_id.clone(),
+                    assigned_by_group: None,
+                    disabled_plans: l.disabled_plans.clone(),
+                    state: if violation { "Error" } else { "Active" }.into(),
+                    error: Some(if violation { "CountViolation" } else { "None" }.into()),
+                }
             })
             .collect();
         states.extend(u.group_paths.iter().map(|p| LicenseAssignmentState {
@@ -212,6 +215,12 @@ impl State {
             .get_mut(&id)
             .ok_or_else(|| TenantError::not_found(user.as_str()))?;
         u.deleted_date_time = None;
+        // The user comes back with its direct licenses, group memberships (and so group
+        // licenses), roles, manager and (unless R4 lost it) mailbox. Its seats were freed by
+        // the delete; when one has been taken since, the real service still restores the user
+        // and shows that license in error. Modelled as `CountViolation` on that path, which
+        // consumes no seat, rather than pushing the SKU over its purchased seats.
+        self.claim_seats(&id);
         self.get_user(id.as_str())
     }
 
