@@ -1,5 +1,5 @@
-//! Static ordering hazards (microsoft-rules.md R3, R4, R6, R16), decided over every case of
-//! the enum payload fields `data.mailbox` × `data.onedrive` (including absent).
+//! Static ordering hazards (microsoft-rules.md R3, R4, R6, R12, R16), decided over every
+//! case of the enum payload fields `data.mailbox` × `data.onedrive` (including absent).
 
 use super::definition::StepDef;
 use super::reader::Reader;
@@ -43,6 +43,12 @@ const RULES: &[Rule] = &[
         then: &[Action::OnedriveBackup, Action::OnedriveGrant],
         what: "the account is deleted before its OneDrive is backed up or handed over (R6)",
         fix: "back up or hand over OneDrive before deleting the account",
+    },
+    Rule {
+        first: &[Action::LicensesAssign],
+        then: &[Action::UsageSet],
+        what: "licenses are assigned before the usage location is set (R12)",
+        fix: "run usage.set first: a license can only be assigned to a user with a usage location",
     },
     Rule {
         first: &[Action::SessionsRevoke],
