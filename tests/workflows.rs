@@ -195,6 +195,11 @@ fn r16_revoke_before_disable_is_refused() {
 }
 
 #[test]
+fn r3_mailbox_reverted_before_licenses_restored_is_refused() {
+    assert_hazard("hazards/r3-restore.toml", "(R3)", "mailbox", "licenses");
+}
+
+#[test]
 fn exclusive_conditions_are_not_a_hazard() {
     let wf = parse_file(&fixture("hazards/exclusive.toml"));
     assert!(wf.is_ok(), "{:?}", wf.err());

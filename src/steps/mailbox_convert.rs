@@ -20,7 +20,8 @@ pub const PARAMS: &[&str] = &[
 
 const REPLICATION_WAIT: Duration = Duration::from_secs(30);
 
-fn has_full_access(perms: &[MailboxPermission], who: &str) -> bool {
+/// Whether `who` holds an allowing FullAccess grant among `perms`.
+pub(crate) fn has_full_access(perms: &[MailboxPermission], who: &str) -> bool {
     perms.iter().any(|p| {
         same_principal(&p.user, who) && !p.deny && p.access_rights.iter().any(|r| r == "FullAccess")
     })
@@ -222,6 +223,8 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     output.insert("autoReplySet".into(), json!(reply_set));
     if reply_set {
         output.insert("previousAutoReply".into(), json!(reply_before));
+        // what this run set, so a restore leaves a reply someone changed since alone
+        output.insert("autoReply".into(), json!(desired));
     }
     output.insert(
         "hidden".into(),

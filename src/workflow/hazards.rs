@@ -1,5 +1,6 @@
-//! Static ordering hazards (microsoft-rules.md R3, R4, R6, R12, R16), decided over every
-//! case of the enum payload fields `data.mailbox` × `data.onedrive` (including absent).
+//! Static ordering hazards (microsoft-rules.md R3, R4, R6, R12, R16; R3 also for a
+//! restore), decided over every case of the enum payload fields `data.mailbox` ×
+//! `data.onedrive` (including absent).
 
 use super::definition::StepDef;
 use super::reader::Reader;
@@ -43,6 +44,12 @@ const RULES: &[Rule] = &[
         then: &[Action::OnedriveBackup, Action::OnedriveGrant],
         what: "the account is deleted before its OneDrive is backed up or handed over (R6)",
         fix: "back up or hand over OneDrive before deleting the account",
+    },
+    Rule {
+        first: &[Action::MailboxRevert],
+        then: &[Action::LicensesRestore],
+        what: "the mailbox is converted back to a regular mailbox before its licenses are given back (R3)",
+        fix: "give the licenses back first: a regular mailbox needs an Exchange license",
     },
     Rule {
         first: &[Action::LicensesAssign],

@@ -139,7 +139,8 @@ pub struct ScenarioUser {
     pub mailbox: Option<ScenarioMailbox>,
     #[serde(default)]
     pub drive: Option<ScenarioDrive>,
-    /// Set to seed an already soft-deleted user.
+    /// Set to seed an already soft-deleted user; its UPN may then be another (active) user's
+    /// too, as after someone reused it.
     #[serde(default)]
     pub deleted_date_time: Option<DateTime<Utc>>,
     /// Set for an account that appears later (a joiner synced from AD).

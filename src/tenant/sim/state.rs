@@ -214,19 +214,29 @@ impl State {
 
     /// An active (not soft-deleted) user by id or UPN (case-insensitive).
     pub fn find_user(&self, id_or_upn: &str) -> Option<&UserState> {
-        self.find_any_user(id_or_upn)
-            .filter(|u| u.deleted_date_time.is_none())
+        self.find_matching(id_or_upn, |u| u.deleted_date_time.is_none())
     }
 
     /// A user by id or UPN, soft-deleted or not.
     pub fn find_any_user(&self, id_or_upn: &str) -> Option<&UserState> {
+        self.find_matching(id_or_upn, |_| true)
+    }
+
+    /// A user by id or UPN (case-insensitive) for which `pred` holds. A soft-deleted user and
+    /// an active one may share a UPN (deletion frees it, ms365-api §3.6), so the UPN search
+    /// skips users `pred` rejects.
+    pub fn find_matching(
+        &self,
+        id_or_upn: &str,
+        pred: impl Fn(&UserState) -> bool,
+    ) -> Option<&UserState> {
         let key = id_or_upn.trim();
         if let Some(u) = self.users.get(&UserId::new(key.to_ascii_lowercase())) {
-            return Some(u);
+            return Some(u).filter(|u| pred(u));
         }
         self.users
             .values()
-            .find(|u| u.user_principal_name.eq_ignore_ascii_case(key))
+            .find(|u| pred(u) && u.user_principal_name.eq_ignore_ascii_case(key))
     }
 
     /// The id of the active user, or `NotFound` as `/users/{id}` returns it.

@@ -183,8 +183,7 @@ impl State {
     }
 
     fn deleted(&self, user: &UserId) -> TenantResult<&UserState> {
-        self.find_any_user(user.as_str())
-            .filter(|u| u.deleted_date_time.is_some())
+        self.find_matching(user.as_str(), |u| u.deleted_date_time.is_some())
             .ok_or_else(|| TenantError::not_found(user.as_str()))
     }
 
