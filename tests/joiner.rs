@@ -230,7 +230,10 @@ async fn three_joiners_get_seats_freed_one_at_a_time_in_arrival_order() {
         assert_eq!(e3_count(&env.sim, upns[i]), 1);
         // everyone who arrived later still waits, without a license
         for (later, upn) in runs.iter().zip(upns).skip(i + 1) {
-            let r = env.engine.run_record(later).unwrap();
+            // (it may be in the middle of a poll right now: let that poll end)
+            let r = env
+                .wait_for(*later, |r| r.status != RunStatus::Running)
+                .await;
             assert!(waits_for_a_seat(&r), "{upn}: {r:?}");
             assert_eq!(e3_count(&env.sim, upn), 0, "{upn} jumped the line");
         }
