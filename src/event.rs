@@ -146,8 +146,10 @@ impl CloudEvent {
     }
 }
 
+/// Two ASCII letters, either case (the joiner's `usage.set` checks the code against the
+/// officially assigned ones and upper-cases it).
 fn is_alpha2_shape(code: &str) -> bool {
-    code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase())
+    code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
 /// What to do with the leaver's mailbox.
@@ -194,6 +196,12 @@ pub struct LifecycleData {
     pub from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    /// Mover with group-based licensing: the group that assigns `from` (object id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_group: Option<String>,
+    /// Mover with group-based licensing: the group that assigns `to` (object id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_group: Option<String>,
 }
 
 /// Parses a date or a date-time. A bare date means the end of that day (UTC): the person

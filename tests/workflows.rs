@@ -185,6 +185,11 @@ fn r6_delete_before_onedrive_grant_is_refused() {
 }
 
 #[test]
+fn r12_licenses_assigned_before_the_usage_location_is_refused() {
+    assert_hazard("hazards/r12.toml", "(R12)", "licenses", "usage-location");
+}
+
+#[test]
 fn r16_revoke_before_disable_is_refused() {
     assert_hazard("hazards/r16.toml", "(R16)", "revoke", "disable");
 }

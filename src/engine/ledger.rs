@@ -59,4 +59,8 @@ impl Ledger for RunLedger<'_> {
     fn ahead_in_line(&self, line: &str) -> LedgerResult<usize> {
         self.store.line_ahead(line, self.run.queue_seq).map_err(err)
     }
+
+    fn stands_in_line(&self, line: &str) -> bool {
+        self.run.lines.iter().any(|l| l == line)
+    }
 }

@@ -2,10 +2,10 @@
 
 use super::{StepContext, StepOutcome};
 use super::{
-    backups_expire, deleted_purge, deleted_report, licenses_remove, licenses_restore,
-    mailbox_convert, mailbox_revert, onedrive_backup, onedrive_grant, seats_reduce,
-    sessions_revoke, shared_licenses, user_delete, user_disable, user_enable, user_restore,
-    user_snapshot,
+    backups_expire, deleted_purge, deleted_report, groups_add, licenses_assign, licenses_remove,
+    licenses_restore, licenses_swap, mailbox_convert, mailbox_revert, onedrive_backup,
+    onedrive_grant, seats_reduce, sessions_revoke, shared_licenses, usage_set, user_await,
+    user_delete, user_disable, user_enable, user_restore, user_snapshot,
 };
 use crate::tenant::Tenant;
 
@@ -28,6 +28,11 @@ pub enum Action {
     UserEnable,
     LicensesRestore,
     MailboxRevert,
+    UserAwait,
+    UsageSet,
+    LicensesAssign,
+    GroupsAdd,
+    LicensesSwap,
 }
 
 impl Action {
@@ -49,6 +54,11 @@ impl Action {
         Action::UserEnable,
         Action::LicensesRestore,
         Action::MailboxRevert,
+        Action::UserAwait,
+        Action::UsageSet,
+        Action::LicensesAssign,
+        Action::GroupsAdd,
+        Action::LicensesSwap,
     ];
 
     /// The name used in workflow files (`action = "licenses.remove"`).
@@ -71,6 +81,11 @@ impl Action {
             Action::UserEnable => "user.enable",
             Action::LicensesRestore => "licenses.restore",
             Action::MailboxRevert => "mailbox.revert",
+            Action::UserAwait => "user.await",
+            Action::UsageSet => "usage.set",
+            Action::LicensesAssign => "licenses.assign",
+            Action::GroupsAdd => "groups.add",
+            Action::LicensesSwap => "licenses.swap",
         }
     }
 
@@ -98,6 +113,11 @@ impl Action {
             Action::UserEnable => user_enable::PARAMS,
             Action::LicensesRestore => licenses_restore::PARAMS,
             Action::MailboxRevert => mailbox_revert::PARAMS,
+            Action::UserAwait => user_await::PARAMS,
+            Action::UsageSet => usage_set::PARAMS,
+            Action::LicensesAssign => licenses_assign::PARAMS,
+            Action::GroupsAdd => groups_add::PARAMS,
+            Action::LicensesSwap => licenses_swap::PARAMS,
         }
     }
 
@@ -106,7 +126,10 @@ impl Action {
     pub fn is_destructive(self) -> bool {
         !matches!(
             self,
-            Action::UserSnapshot | Action::OnedriveBackup | Action::DeletedReport
+            Action::UserSnapshot
+                | Action::OnedriveBackup
+                | Action::UserAwait
+                | Action::DeletedReport
         )
     }
 
@@ -129,6 +152,11 @@ impl Action {
             Action::UserEnable => user_enable::run(ctx, tenant).await,
             Action::LicensesRestore => licenses_restore::run(ctx, tenant).await,
             Action::MailboxRevert => mailbox_revert::run(ctx, tenant).await,
+            Action::UserAwait => user_await::run(ctx, tenant).await,
+            Action::UsageSet => usage_set::run(ctx, tenant).await,
+            Action::LicensesAssign => licenses_assign::run(ctx, tenant).await,
+            Action::GroupsAdd => groups_add::run(ctx, tenant).await,
+            Action::LicensesSwap => licenses_swap::run(ctx, tenant).await,
         }
     }
 }

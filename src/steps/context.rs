@@ -45,6 +45,46 @@ impl StepContext<'_> {
             .filter(|s| !s.is_empty())
     }
 
+    /// A list parameter: a JSON array of strings, or one comma-separated string. Blank
+    /// entries are dropped; `Err` names what is not a string.
+    pub fn param_list(&self, name: &str) -> Result<Vec<String>, String> {
+        let items: Vec<String> = match self.params.get(name) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::String(s)) => s.split(',').map(str::to_string).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => Ok(s.clone()),
+                    other => Err(format!("parameter `{name}`: {other} is not a string")),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(other) => {
+                return Err(format!(
+                    "parameter `{name}` must be a list of strings or a comma-separated string, not {other}"
+                ));
+            }
+        };
+        Ok(items
+            .into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect())
+    }
+
+    /// Where a parameter's value came from, for error messages: `event field data.<field>`
+    /// when the event carries exactly that value, else `parameter <name>`.
+    pub fn source_of(&self, param: &str, field: &str) -> String {
+        let from_event = match (self.event.data.get(field), self.params.get(param)) {
+            (Some(e), Some(p)) => e == p,
+            _ => false,
+        };
+        if from_event {
+            format!("event field data.{field}")
+        } else {
+            format!("parameter `{param}`")
+        }
+    }
+
     /// A boolean parameter with a default.
     pub fn param_bool(&self, name: &str, default: bool) -> bool {
         match self.params.get(name) {

@@ -7,7 +7,7 @@ use crate::ids::RunId;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A failed read of offboard's own store.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,6 +23,9 @@ pub trait Ledger: Send + Sync {
     fn facts(&self, prefix: &str) -> LedgerResult<Vec<(String, Value)>>;
     /// How many runs that arrived before this one stand in `line` (e.g. `seat/{skuId}`).
     fn ahead_in_line(&self, line: &str) -> LedgerResult<usize>;
+    /// Whether this run already stands in `line` (an earlier attempt of the current step
+    /// waited in it), e.g. so a shortage is published once, not on every poll.
+    fn stands_in_line(&self, line: &str) -> bool;
 }
 
 impl dyn Ledger + '_ {
@@ -84,6 +87,8 @@ pub struct MemoryLedger {
     pub facts: BTreeMap<String, Value>,
     /// Runs ahead in each line.
     pub ahead: BTreeMap<String, usize>,
+    /// Lines this run stands in (the harness sets them from a step's `WaitUntil`).
+    pub lines: BTreeSet<String>,
 }
 
 impl Ledger for MemoryLedger {
@@ -102,5 +107,9 @@ impl Ledger for MemoryLedger {
 
     fn ahead_in_line(&self, line: &str) -> LedgerResult<usize> {
         Ok(self.ahead.get(line).copied().unwrap_or(0))
+    }
+
+    fn stands_in_line(&self, line: &str) -> bool {
+        self.lines.contains(line)
     }
 }

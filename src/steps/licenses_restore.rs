@@ -4,7 +4,7 @@
 //! group licensing has processed. What the leaver kept, or never removed, is left alone.
 
 use super::leaver_trace::{self, Leaver, LeaverRun, Stop, Trace, other_account};
-use super::restore_seats::{Shortage, shortages, wait_for_seats};
+use super::restore_seats::{shortages, taken, wait_for_seats};
 use super::subject::{base_output, part_number, resolve_user, skus_by_id};
 use super::{Snapshot, StepContext, StepOutcome, StepReport};
 use crate::ids::{GroupId, SkuId};
@@ -257,7 +257,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         .collect();
     match shortages(ctx, &skus, &needed) {
         Ok(short) if !short.is_empty() => {
-            return wait_for_seats(ctx, &upn, "give back the licenses of", &short, Vec::new());
+            return wait_for_seats(ctx, &upn, &short, Vec::new());
         }
         Ok(_) => {}
         Err(o) => return *o,
@@ -284,16 +284,8 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
             Ok(()) => {}
             Err(e) if e.kind == ErrorKind::NoFreeSeats && !needed.is_empty() => {
                 // taken meanwhile: wait in line like any other shortage
-                let short: Vec<Shortage> = needed
-                    .iter()
-                    .map(|s| Shortage {
-                        sku: s.clone(),
-                        part: part_number(&skus, s),
-                        free: 0,
-                        ahead: 0,
-                    })
-                    .collect();
-                return wait_for_seats(ctx, &upn, "give back the licenses of", &short, changed);
+                let short = taken(&skus, &needed);
+                return wait_for_seats(ctx, &upn, &short, changed);
             }
             Err(e) if e.kind == ErrorKind::InvalidUsageLocation => {
                 return StepOutcome::blocked(format!(

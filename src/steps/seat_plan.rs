@@ -52,12 +52,15 @@ pub(crate) struct Seats {
     pub enabled: i64,
     pub consumed: i64,
     pub buffer: i64,
+    /// Runs waiting in line for a seat of this SKU (joiners, movers, restores): their seats
+    /// are kept too.
+    pub waiting: i64,
 }
 
 impl Seats {
-    /// Seats to keep: in use plus the buffer.
+    /// Seats to keep: in use, the buffer, and one per run waiting for a seat.
     pub fn target(&self) -> i64 {
-        self.consumed + self.buffer
+        self.consumed + self.buffer + self.waiting
     }
 
     /// Seats above the target (never negative).
@@ -250,7 +253,12 @@ fn one(seats: Seats, s: &SubInfo, remaining: &mut i64, policy: Policy) -> (Act, 
 }
 
 fn nothing(seats: Seats, free: i64) -> String {
-    if free <= seats.buffer {
+    if seats.waiting > 0 && free <= seats.buffer + seats.waiting {
+        format!(
+            "{free} free, buffer {}, {} run(s) waiting for a seat: nothing to reduce",
+            seats.buffer, seats.waiting
+        )
+    } else if free <= seats.buffer {
         format!("{free} free, buffer {}: nothing to reduce", seats.buffer)
     } else {
         "the other subscriptions of the SKU take the reduction, or only the last seat is left"
@@ -316,7 +324,20 @@ mod tests {
             enabled,
             consumed,
             buffer,
+            waiting: 0,
         }
+    }
+
+    #[test]
+    fn seats_are_kept_for_runs_waiting_in_line() {
+        let waiting = Seats {
+            waiting: 2,
+            ..seats(10, 4, 1)
+        };
+        assert_eq!(
+            acts(waiting, &[sub("a", 10, Some(2))]),
+            vec![("a".into(), Act::ReduceNow { to: 7 })]
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `seats.reduce`: gives back the seats nobody uses. Per SKU: free = enabled − consumed
-//! (R13), target = consumed + `buffer`, never below consumed. CSP subscriptions (Partner
+//! (R13), target = consumed + `buffer` + the runs waiting in line for a seat of it (joiners,
+//! movers, restores), never below consumed. CSP subscriptions (Partner
 //! Center, ms365-api §9.2) are lowered now inside the 168 h window after purchase or renewal,
 //! otherwise the lower quantity is scheduled for the renewal and re-checked within
 //! `recheck_before` of it (R15); direct subscriptions get a `seat.recommendation` outcome for
@@ -78,7 +79,16 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
             recheck,
             reduce_now,
         };
-        match one_sku(tenant, sku, buffer, policy).await {
+        let waiting = match ctx.ledger.ahead_in_line(&format!("seat/{sku}")) {
+            Ok(n) => i64::try_from(n).unwrap_or(i64::MAX / 2),
+            Err(e) => {
+                return StepOutcome::Retry {
+                    after: None,
+                    reason: format!("reading the runs waiting for a seat of {sku}: {e}"),
+                };
+            }
+        };
+        match one_sku(tenant, sku, buffer, waiting, policy).await {
             Ok((v, c, e)) => {
                 out.push(v);
                 changed.extend(c);
@@ -146,7 +156,13 @@ async fn read(tenant: &dyn Tenant, sku: &SkuId) -> Result<(Sku, Vec<SubInfo>), S
 
 type SkuResult = Result<(Value, Vec<String>, Vec<Emit>), StepOutcome>;
 
-async fn one_sku(tenant: &dyn Tenant, sku: &SkuId, buffer: i64, policy: Policy) -> SkuResult {
+async fn one_sku(
+    tenant: &dyn Tenant,
+    sku: &SkuId,
+    buffer: i64,
+    waiting: i64,
+    policy: Policy,
+) -> SkuResult {
     let mut did: BTreeMap<String, Did> = BTreeMap::new();
     let mut changed = Vec::new();
     let mut first: Option<Seats> = None;
@@ -156,6 +172,7 @@ async fn one_sku(tenant: &dyn Tenant, sku: &SkuId, buffer: i64, policy: Policy) 
             enabled: s.prepaid_units.enabled,
             consumed: s.consumed_units,
             buffer,
+            waiting,
         };
         let first = *first.get_or_insert(seats);
         let part = s.sku_part_number.clone();
@@ -365,6 +382,7 @@ fn sku_json(
         "skuId": s.sku_id, "skuPartNumber": s.sku_part_number,
         "enabled": before.enabled, "consumed": before.consumed,
         "free": before.enabled - before.consumed, "buffer": before.buffer,
+        "waiting": before.waiting,
         "target": before.target(),
         "enabledAfter": after.enabled,
         "action": action, "reason": why,

@@ -234,7 +234,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         };
         match shortages(ctx, &skus, &needed) {
             Ok(short) if !short.is_empty() => {
-                return wait_for_seats(ctx, &upn, "restore", &short, Vec::new());
+                return wait_for_seats(ctx, &upn, &short, Vec::new());
             }
             Ok(_) => {}
             Err(o) => return *o,

@@ -45,6 +45,10 @@ pub trait Tenant: Send + Sync {
         add: &[AssignedLicense],
         remove: &[SkuId],
     ) -> TenantResult<()>;
+    /// §4.5 `POST /users/{id}/reprocessLicenseAssignment`: group licensing processes the
+    /// user's group-based licenses again (e.g. a `CountViolation` after seats were freed);
+    /// asynchronous like any group-license change.
+    async fn reprocess_license_assignment(&self, user: &UserId) -> TenantResult<User>;
     /// `GET /groups/{id}`
     async fn get_group(&self, group: &GroupId) -> TenantResult<Group>;
     /// §4.7

@@ -95,6 +95,7 @@ forward! {
     fn purge_deleted_user(&self, user: &UserId) -> ();
     fn list_skus(&self) -> Vec<Sku>;
     fn assign_license(&self, user: &UserId, add: &[AssignedLicense], remove: &[SkuId]) -> ();
+    fn reprocess_license_assignment(&self, user: &UserId) -> User;
     fn get_group(&self, group: &GroupId) -> Group;
     fn add_group_member(&self, group: &GroupId, user: &UserId) -> ();
     fn remove_group_member(&self, group: &GroupId, user: &UserId) -> ();

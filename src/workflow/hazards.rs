@@ -1,6 +1,6 @@
-//! Static ordering hazards (microsoft-rules.md R3, R4, R6, R16; R3 also for a restore),
-//! decided over every case of the enum payload fields `data.mailbox` × `data.onedrive`
-//! (including absent).
+//! Static ordering hazards (microsoft-rules.md R3, R4, R6, R12, R16; R3 also for a
+//! restore), decided over every case of the enum payload fields `data.mailbox` ×
+//! `data.onedrive` (including absent).
 
 use super::definition::StepDef;
 use super::reader::Reader;
@@ -50,6 +50,12 @@ const RULES: &[Rule] = &[
         then: &[Action::LicensesRestore],
         what: "the mailbox is converted back to a regular mailbox before its licenses are given back (R3)",
         fix: "give the licenses back first: a regular mailbox needs an Exchange license",
+    },
+    Rule {
+        first: &[Action::LicensesAssign],
+        then: &[Action::UsageSet],
+        what: "licenses are assigned before the usage location is set (R12)",
+        fix: "run usage.set first: a license can only be assigned to a user with a usage location",
     },
     Rule {
         first: &[Action::SessionsRevoke],

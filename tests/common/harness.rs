@@ -27,6 +27,8 @@ pub struct Harness {
     pub run_id: RunId,
     /// Earlier runs, facts and lines the steps see; facts written by done steps are added.
     pub ledger: MemoryLedger,
+    /// The tenant steps call instead of `sim` (e.g. a [`super::Watched`] decorator).
+    pub tenant: Option<std::sync::Arc<dyn offboard::tenant::Tenant>>,
 }
 
 impl Harness {
@@ -57,6 +59,7 @@ impl Harness {
             outputs: BTreeMap::new(),
             run_id: RunId::new(),
             ledger: MemoryLedger::default(),
+            tenant: None,
         }
     }
 
@@ -104,7 +107,19 @@ impl Harness {
             env: &self.env,
             ledger: &self.ledger,
         };
-        let out = action.execute(&ctx, &self.sim).await;
+        let out = match &self.tenant {
+            Some(t) => action.execute(&ctx, t.as_ref()).await,
+            None => action.execute(&ctx, &self.sim).await,
+        };
+        // Waiting lines as the engine keeps them: set by a wait, kept by a retry, left when
+        // the step ends.
+        match &out {
+            StepOutcome::WaitUntil { lines, .. } => {
+                self.ledger.lines = lines.iter().cloned().collect();
+            }
+            StepOutcome::Retry { .. } => {}
+            _ => self.ledger.lines.clear(),
+        }
         if let StepOutcome::Done(r) = &out {
             self.outputs.insert(id.to_string(), r.output.clone());
             for f in &r.facts {

@@ -3,8 +3,11 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
+mod watched;
 #[allow(unused_imports)]
 pub use harness::*;
+#[allow(unused_imports)]
+pub use watched::*;
 
 use offboard::clock::SimClock;
 use offboard::engine::{Engine, EngineConfig, Registry, RunRecord, RunStatus};
@@ -12,6 +15,7 @@ use offboard::event::CloudEvent;
 use offboard::ids::RunId;
 use offboard::steps::StepEnv;
 use offboard::store::Store;
+use offboard::tenant::Tenant;
 use offboard::tenant::sim::{Scenario, SimTenant};
 use offboard::workflow::Workflow;
 use serde_json::{Value, json};
@@ -66,14 +70,38 @@ impl TestEnv {
         env
     }
 
+    /// An engine whose steps call `tenant` (e.g. a decorator around `sim` that watches every
+    /// call); `sim` stays the inspection handle.
+    pub async fn start_with_tenant(
+        workflows: Vec<Workflow>,
+        sim: SimTenant,
+        tenant: Arc<dyn Tenant>,
+    ) -> TestEnv {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let mut env = Self::start_on(&dir, workflows, sim, tenant).await;
+        env._tmp = Some(tmp);
+        env
+    }
+
     /// An engine on an existing data directory (a restart).
     pub async fn start_in(dir: &Path, workflows: Vec<Workflow>, sim: SimTenant) -> TestEnv {
+        let tenant: Arc<dyn Tenant> = Arc::new(sim.clone());
+        Self::start_on(dir, workflows, sim, tenant).await
+    }
+
+    async fn start_on(
+        dir: &Path,
+        workflows: Vec<Workflow>,
+        sim: SimTenant,
+        tenant: Arc<dyn Tenant>,
+    ) -> TestEnv {
         let store = Store::open(dir).unwrap();
         let clock = sim.clock();
         let engine = Engine::new(
             store,
             Registry::new(workflows),
-            Arc::new(sim.clone()),
+            tenant,
             Arc::new(clock.clone()),
             EngineConfig::new(StepEnv {
                 backup_dir: dir.join("backups"),
@@ -162,6 +190,56 @@ impl TestEnv {
 
     pub async fn wait_status(&self, run: offboard::ids::RunId, status: RunStatus) -> RunRecord {
         self.wait_for(run, |r| r.status == status).await
+    }
+
+    /// Moves the clock from timer to timer (whenever the engine is idle) until `pred` holds
+    /// for the run; panics after `max_jumps` clock moves.
+    pub async fn advance_until(
+        &self,
+        run: offboard::ids::RunId,
+        max_jumps: usize,
+        pred: impl Fn(&RunRecord) -> bool,
+    ) -> RunRecord {
+        let mut jumps = 0;
+        let mut idle = 0;
+        loop {
+            let r = self.engine.run_record(&run).unwrap();
+            if pred(&r) {
+                return r;
+            }
+            idle = if self.engine.is_quiescent().unwrap() {
+                idle + 1
+            } else {
+                0
+            };
+            if idle >= 3 {
+                idle = 0;
+                if let Some(due) = self.engine.next_timer_ms().unwrap() {
+                    assert!(
+                        jumps < max_jumps,
+                        "run {run} not in the expected state after {jumps} clock moves: {r:?}"
+                    );
+                    jumps += 1;
+                    self.clock.advance_to(
+                        chrono::DateTime::from_timestamp_millis(due as i64 + 1).unwrap(),
+                    );
+                    self.engine.poke_timers();
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Outcome events still in the outbox (no publisher runs in tests) of type `kind`.
+    pub fn outcomes(&self, kind: &str) -> Vec<offboard::engine::Outcome> {
+        self.engine
+            .store()
+            .outbox(100_000)
+            .unwrap()
+            .into_iter()
+            .map(|(_, o)| o)
+            .filter(|o| o.outcome_type == kind)
+            .collect()
     }
 
     /// Stops the engine (as on shutdown) and keeps the data directory.

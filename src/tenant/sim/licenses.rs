@@ -191,6 +191,26 @@ impl State {
         Ok(())
     }
 
+    /// §4.5 group licensing processes every licensed group of the user again (after the
+    /// usual delay); a path in `CountViolation` becomes active once a seat is free.
+    pub fn reprocess_license_assignment(
+        &mut self,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> TenantResult<crate::tenant::User> {
+        let id = self.active_id(user.as_str())?;
+        let groups: Vec<GroupId> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| g.members.contains(&id))
+            .map(|(gid, _)| gid.clone())
+            .collect();
+        for g in &groups {
+            self.queue_group_license(&id, g, now);
+        }
+        self.get_user(id.as_str())
+    }
+
     pub fn queue_group_license(&mut self, user: &UserId, group: &GroupId, now: DateTime<Utc>) {
         let licensed = self
             .groups

@@ -88,6 +88,12 @@ impl Tenant for SimTenant {
             s.assign_license(user, add, remove, now)
         })
     }
+    async fn reprocess_license_assignment(&self, user: &UserId) -> TenantResult<User> {
+        self.latency().await;
+        self.call("reprocess_license_assignment", Op::Write, |s, now| {
+            s.reprocess_license_assignment(user, now)
+        })
+    }
     async fn get_group(&self, group: &GroupId) -> TenantResult<Group> {
         self.latency().await;
         self.call("get_group", Op::Read, |s, _| {

@@ -1,0 +1,97 @@
+//! `usage.set`: sets the joiner's usage location, which license assignment needs (R12). The
+//! code is checked against the officially assigned ISO 3166-1 alpha-2 codes before any tenant
+//! call, so a bad code fails at once naming the value and where it came from, instead of a
+//! Graph 400 at license time. Already set to that code → done without a change.
+
+use super::subject::{base_output, resolve_user};
+use super::{StepContext, StepOutcome, StepReport, country_codes};
+use crate::tenant::Tenant;
+use crate::try_tenant;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+pub const PARAMS: &[&str] = &["usage_location"];
+
+pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
+    let source = ctx.source_of("usage_location", "usageLocation");
+    let wanted = match ctx.param_str("usage_location") {
+        None => None,
+        Some(raw) => match country_codes::assigned(raw) {
+            Some(code) => Some(code),
+            None => {
+                let hint = country_codes::hint(raw)
+                    .map(|h| format!(" Did you mean {h}?"))
+                    .unwrap_or_default();
+                return StepOutcome::failed(format!(
+                    "usage location `{raw}` ({source}) for {} is not an officially assigned ISO 3166-1 \
+                     alpha-2 country code, so no license could be assigned (R12).{hint} Nothing was \
+                     changed; send a corrected event",
+                    ctx.subject
+                ));
+            }
+        },
+    };
+    let user = match resolve_user(ctx, tenant).await {
+        Ok(u) => u,
+        Err(o) => return o,
+    };
+    let upn = user.user_principal_name.clone();
+    let current = user.usage_location.clone();
+    let observed = json!({"usageLocation": current});
+    let Some(code) = wanted else {
+        return match &current {
+            Some(c) if country_codes::assigned(c).is_some() => StepOutcome::Done(StepReport {
+                observed,
+                changed: Vec::new(),
+                verified: json!({"usageLocation": c}),
+                output: output(&user, c),
+                ..StepReport::default()
+            }),
+            _ => StepOutcome::failed(format!(
+                "no usage location was given ({source} is empty) and {upn} has {}; licenses can only \
+                 be assigned with one (R12): send the event with usageLocation set",
+                current
+                    .as_deref()
+                    .map(|c| format!("only the invalid `{c}`"))
+                    .unwrap_or_else(|| "none".into())
+            )),
+        };
+    };
+    let mut changed = Vec::new();
+    if current.as_deref() != Some(code) {
+        try_tenant!(
+            tenant.set_usage_location(&user.id, code).await,
+            "setting the usage location of {upn} to {code}"
+        );
+        changed.push(format!(
+            "set the usage location of {upn} to {code} (was {})",
+            current.as_deref().unwrap_or("unset")
+        ));
+    }
+    let after = try_tenant!(
+        tenant.get_user(user.id.as_str()).await,
+        "re-reading {upn} to verify its usage location"
+    );
+    if after.usage_location.as_deref() != Some(code) {
+        return StepOutcome::Retry {
+            after: Some(Duration::from_secs(30)),
+            reason: format!(
+                "{upn} reports usage location {:?} after setting it to {code} (directory replication); checking again",
+                after.usage_location
+            ),
+        };
+    }
+    StepOutcome::Done(StepReport {
+        observed,
+        changed,
+        verified: json!({"usageLocation": code}),
+        output: output(&user, code),
+        ..StepReport::default()
+    })
+}
+
+fn output(user: &crate::tenant::User, code: &str) -> Value {
+    let mut m = base_output(user);
+    m.insert("usageLocation".into(), json!(code));
+    Value::Object(m)
+}
