@@ -8,6 +8,7 @@
 mod common;
 
 use common::*;
+use offboard::clock::Clock as _;
 use offboard::engine::{RunRecord, RunStatus, StepStatus};
 use offboard::ids::UserId;
 use offboard::steps::StepOutcome;
@@ -92,6 +93,11 @@ fn step<'a>(run: &'a RunRecord, id: &str) -> &'a offboard::engine::StepState {
 fn waits_for_a_seat(r: &RunRecord) -> bool {
     r.status == RunStatus::Waiting
         && step(r, "licenses").status == StepStatus::Waiting
+        // (not just taking its place in line, which comes first)
+        && step(r, "licenses")
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("waiting for a free seat"))
         && r.lines == vec![format!("seat/{E3}")]
 }
 
@@ -495,7 +501,30 @@ async fn licenses_assign_takes_what_is_free_now_and_waits_in_line_for_the_rest()
         .unwrap();
     let params =
         json!({"licenses": "SPE_E3, POWER_BI_PRO", "disabled_plans": ["SHAREPOINTENTERPRISE"]});
+    // first it takes its places in both seat lines, changing nothing …
+    let t0 = h.clock.now();
     let out = h.step("licenses", "licenses.assign", params.clone()).await;
+    let StepOutcome::WaitUntil {
+        until,
+        changed,
+        emit,
+        lines,
+        ..
+    } = out
+    else {
+        panic!("{out:?}")
+    };
+    assert!(
+        until - t0 < chrono::Duration::seconds(1),
+        "counts again at once"
+    );
+    assert!(changed.is_empty() && emit.is_empty());
+    assert_eq!(lines, vec![format!("seat/{E3}"), format!("seat/{PBI}")]);
+    assert_eq!(h.sim.calls("assign_license"), 1, "only the test's own");
+    // … then counts from there
+    let out = h
+        .step_since("licenses", "licenses.assign", params.clone(), t0)
+        .await;
     let StepOutcome::WaitUntil {
         changed,
         emit,
@@ -523,7 +552,10 @@ async fn licenses_assign_takes_what_is_free_now_and_waits_in_line_for_the_rest()
     );
 
     // the next poll waits again without publishing again
-    let out = h.step("licenses", "licenses.assign", params.clone()).await;
+    h.clock.advance(chrono::Duration::minutes(5));
+    let out = h
+        .step_since("licenses", "licenses.assign", params.clone(), t0)
+        .await;
     let StepOutcome::WaitUntil { emit, changed, .. } = out else {
         panic!("{out:?}")
     };
@@ -629,13 +661,11 @@ async fn licenses_assign_waits_when_another_assignment_takes_the_seat_first() {
         before: Some(before),
         after: None,
     }));
-    let out = h
-        .step(
-            "licenses",
-            "licenses.assign",
-            json!({"licenses": ["SPE_E3"]}),
-        )
-        .await;
+    let params = json!({"licenses": ["SPE_E3"]});
+    // its place in line first (no call), then the count and the call that loses the race
+    let first = h.step("licenses", "licenses.assign", params.clone()).await;
+    assert!(matches!(first, StepOutcome::WaitUntil { .. }), "{first:?}");
+    let out = h.step("licenses", "licenses.assign", params).await;
     let StepOutcome::WaitUntil { emit, lines, .. } = out else {
         panic!("{out:?}")
     };

@@ -88,6 +88,17 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         ));
     }
 
+    // Arrival order between runs that reach this step at the same moment: a run first stands
+    // in the lines of the SKUs it needs (one checkpoint, no tenant change), then counts
+    // seats again. Whoever arrived earlier and stands in line by then is ahead of it.
+    let needed: Vec<&Sku> = missing.iter().map(|(s, _)| *s).collect();
+    if needed
+        .iter()
+        .any(|s| !ctx.ledger.stands_in_line(&seats::line(s)))
+    {
+        return seats::enter_lines(ctx, &needed, &upn);
+    }
+
     // R13: which SKUs this run may take a seat of now, in arrival order.
     let mut now_ok: Vec<(&Sku, &Vec<String>)> = Vec::new();
     let mut short: Vec<Seats> = Vec::new();

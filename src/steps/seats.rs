@@ -107,8 +107,30 @@ pub(crate) async fn refresh(
         .map_err(retry)
 }
 
+/// Takes this run's places in the seat lines of `needed` before it may take a seat (one
+/// checkpoint, no tenant change), so a run that arrived earlier and reaches the step at the
+/// same moment is not overtaken; the step counts seats again at once, from its place.
+pub(crate) fn enter_lines(ctx: &StepContext<'_>, needed: &[&Sku], upn: &str) -> StepOutcome {
+    StepOutcome::WaitUntil {
+        until: ctx.now,
+        reason: format!(
+            "{upn} takes its place in the seat lines before counting seats (arrival order, R13)"
+        ),
+        changed: Vec::new(),
+        emit: Vec::new(),
+        lines: needed.iter().map(|s| line(s)).collect(),
+    }
+}
+
+/// Whether a shortage found now is news: the run stood in no line yet, or this is the first
+/// count after it took its places (within one poll interval of the step's start).
+fn announce(ctx: &StepContext<'_>, sku: &Sku) -> bool {
+    !ctx.ledger.stands_in_line(&line(sku))
+        || ctx.now - ctx.step_started_at < Duration::minutes(POLL_MINUTES)
+}
+
 /// Waits in the lines of `short` (and keeps the places in `keep`): polls every 5 minutes and
-/// publishes `seat.shortage` for each SKU whose line this run was not yet standing in.
+/// publishes `seat.shortage` for each SKU whose shortage is news (see `announce`).
 pub(crate) fn wait_for(
     ctx: &StepContext<'_>,
     short: &[Seats],
@@ -120,7 +142,7 @@ pub(crate) fn wait_for(
     lines.extend(keep.iter().cloned());
     let emit = short
         .iter()
-        .filter(|s| !ctx.ledger.stands_in_line(&line(&s.sku)))
+        .filter(|s| announce(ctx, &s.sku))
         .map(Seats::shortage)
         .collect();
     let what: Vec<String> = short.iter().map(Seats::describe).collect();
