@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct Config {
     pub data_dir: Option<PathBuf>,
@@ -23,11 +23,43 @@ pub struct Config {
     pub graph_url: Option<String>,
     pub exchange_url: Option<String>,
     pub partner_center_url: Option<String>,
+    /// The partner's tenant, whose token endpoint issues Partner Center tokens (default:
+    /// `tenant_id`).
+    pub partner_tenant_id: Option<String>,
     pub csp_customer_id: Option<String>,
     pub backup_url: Option<String>,
     pub event_key: Option<String>,
     /// Runs executing at once (default 256).
     pub concurrency: Option<usize>,
+}
+
+/// Secrets (admin token, client secret, event key) print as `***`.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "***");
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("workflows_dir", &self.workflows_dir)
+            .field("http_addr", &self.http_addr)
+            .field("admin_token", &hidden(&self.admin_token))
+            .field("amqp_url", &self.amqp_url)
+            .field("tenant", &self.tenant)
+            .field("sim_scenario", &self.sim_scenario)
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &hidden(&self.client_secret))
+            .field("client_cert", &self.client_cert)
+            .field("login_url", &self.login_url)
+            .field("graph_url", &self.graph_url)
+            .field("exchange_url", &self.exchange_url)
+            .field("partner_center_url", &self.partner_center_url)
+            .field("partner_tenant_id", &self.partner_tenant_id)
+            .field("csp_customer_id", &self.csp_customer_id)
+            .field("backup_url", &self.backup_url)
+            .field("event_key", &hidden(&self.event_key))
+            .field("concurrency", &self.concurrency)
+            .finish()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +113,7 @@ impl Config {
             client_cert => "OFFBOARD_CLIENT_CERT", login_url => "OFFBOARD_LOGIN_URL",
             graph_url => "OFFBOARD_GRAPH_URL", exchange_url => "OFFBOARD_EXCHANGE_URL",
             partner_center_url => "OFFBOARD_PARTNER_CENTER_URL",
+            partner_tenant_id => "OFFBOARD_PARTNER_TENANT_ID",
             csp_customer_id => "OFFBOARD_CSP_CUSTOMER_ID", backup_url => "OFFBOARD_BACKUP_URL",
             event_key => "OFFBOARD_EVENT_KEY",
         );

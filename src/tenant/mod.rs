@@ -3,6 +3,7 @@
 
 mod api;
 mod error;
+pub mod graph;
 mod retrying;
 pub mod sim;
 mod subscriptions;

@@ -1,0 +1,28 @@
+//! The Microsoft 365 connector: the [`Tenant`](crate::tenant::Tenant) trait over Microsoft
+//! Graph, the Exchange admin API (InvokeCommand) and Partner Center, exactly to
+//! `reference/ms365-api.md`. The only module that imports reqwest. Retries happen here, at
+//! the HTTP layer: do not wrap a `GraphTenant` in `Retrying`.
+
+mod assertion;
+mod backoff;
+mod batch;
+mod client;
+mod config;
+mod errors;
+mod exchange;
+mod http;
+mod limiter;
+mod paging;
+mod partner;
+mod path;
+mod secret;
+mod tenant;
+mod tenant_impl;
+mod token;
+mod wire;
+
+pub use assertion::ClientCertificate;
+pub use config::{Credential, GraphConfig, GraphConfigError, HttpPolicy};
+pub use limiter::{Family, LimiterConfig, Rate};
+pub use secret::Secret;
+pub use tenant::GraphTenant;
