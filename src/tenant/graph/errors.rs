@@ -27,7 +27,7 @@ pub fn kind_by_status(status: u16, retry_after: Option<Duration>) -> ErrorKind {
         500 | 502 | 503 | 504 => ErrorKind::Transient { retry_after },
         401 => ErrorKind::Unauthorized,
         403 => ErrorKind::Forbidden,
-        404 | 410 => ErrorKind::NotFound,
+        404 => ErrorKind::NotFound,
         _ => ErrorKind::BadRequest,
     }
 }
