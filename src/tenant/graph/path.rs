@@ -1,11 +1,28 @@
 //! Building request paths: ids and UPNs as path segments (ms365-api §2.1: `#` is `%23`, a
 //! UPN starting with `$` goes in the `/users('...')` form).
 
-/// Percent-encodes everything outside RFC 3986 unreserved characters and `@`.
+/// Percent-encodes everything but RFC 3986 unreserved characters and the path-safe
+/// sub-delimiters `! $ ' ( ) * , ; @` (drive ids look like `b!t18F8y...`).
 pub fn segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'@') {
+        if b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'@'
+                    | b'!'
+                    | b'$'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b','
+                    | b';'
+            )
+        {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -35,6 +52,7 @@ mod tests {
             "/users/ext_x%23EXT%23@contoso.onmicrosoft.com"
         );
         assert_eq!(user("$dana@contoso.com"), "/users('$dana@contoso.com')");
-        assert_eq!(segment("a/b?c d"), "a%2Fb%3Fc%20d");
+        assert_eq!(segment("a/b?c d&e=f+g%"), "a%2Fb%3Fc%20d%26e%3Df%2Bg%25");
+        assert_eq!(segment("b!t18F8y-x_y"), "b!t18F8y-x_y");
     }
 }
