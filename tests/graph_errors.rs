@@ -476,3 +476,20 @@ case!(
     ErrorKind::ReductionWindowClosed,
     PC_RID
 );
+
+#[tokio::test]
+async fn exchange_details_without_the_pipe_form_use_the_error_code() {
+    let body = serde_json::json!({"error": {"code": "InvalidOperationException", "message": "Error executing cmdlet",
+        "details": [{"code": "Client", "target": "", "message": "The action 'Set-Mailbox', 'HiddenFromAddressListsEnabled', can't be performed on the object because the object is being synchronized from your on-premises organization."}]}});
+    let server = Server::start(move |r| {
+        (!r.is_token()).then(|| Reply::json(400, body.clone()).header("request-id", RID))
+    })
+    .await;
+    let err = server
+        .tenant()
+        .set_hidden_from_address_lists(&dana(), true)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::OnPremisesMastered);
+    assert_eq!(err.code, "InvalidOperationException");
+}

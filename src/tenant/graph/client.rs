@@ -138,3 +138,12 @@ impl Client {
         }
     }
 }
+
+/// A response that does not have the documented shape.
+pub fn invalid(what: &str) -> crate::tenant::TenantError {
+    crate::tenant::TenantError::new(
+        crate::tenant::ErrorKind::BadRequest,
+        "InvalidResponse",
+        format!("the service's {what} does not have the documented shape"),
+    )
+}

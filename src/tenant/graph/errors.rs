@@ -159,10 +159,16 @@ pub fn from_response(
             if let (Service::Exchange, Some(detail)) = (service, detail) {
                 let mut parts = detail.splitn(3, '|');
                 let (_, exception, text) = (parts.next(), parts.next(), parts.next());
-                if let (Some(exception), Some(text)) = (exception, text) {
-                    let short = exception.rsplit('.').next().unwrap_or(exception);
-                    kind = exchange_kind(short, text);
-                    code = short.to_string();
+                let (exception, text) = match (exception, text) {
+                    (Some(exception), Some(text)) => (exception.to_string(), text.to_string()),
+                    // No `ErrorId|Type|text` form: the code may name the exception itself.
+                    _ if code.ends_with("Exception") => (code.clone(), detail.clone()),
+                    _ => (String::new(), detail.clone()),
+                };
+                let short = exception.rsplit('.').next().unwrap_or_default().to_string();
+                kind = exchange_kind(&short, &text);
+                if !short.is_empty() {
+                    code = short;
                 }
                 message = detail;
             }

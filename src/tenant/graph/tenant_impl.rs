@@ -2,15 +2,12 @@
 //! (ms365-api section in the comment). Where a method needs more than one call it says so.
 //! Costs passed to the limiter are Graph's resource units (§8.2) for reads, 1 for writes.
 
-use super::batch::BatchItem;
-use super::client::{Client, Request};
-use super::errors::Service;
-use super::exchange::{self, recipient_type_details};
-use super::limiter::Family::{DirectoryRead as Read, DirectoryWrite as Write, Files, Outlook};
-use super::paging::{RawPage, check_link};
+use super::client::Client;
+use super::exchange;
+use super::limiter::Family::{DirectoryRead as Read, DirectoryWrite as Write, Outlook};
 use super::path::{segment, user as user_path};
 use super::tenant::GraphTenant;
-use super::wire::{self, DELETED_SELECT, DELTA_SELECT, GROUP_SELECT, USER_SELECT};
+use super::wire::{self, DELETED_SELECT, GROUP_SELECT, USER_SELECT};
 use crate::ids::{DriveId, GroupId, SkuId, UserId};
 use crate::tenant::{
     AssignedLicense, AutoReply, CompanySubscription, DeletedUser, DeltaPage, DirectoryObject,
@@ -20,15 +17,6 @@ use crate::tenant::{
 use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::sync::Arc;
-
-fn invalid(what: &str) -> TenantError {
-    TenantError::new(
-        ErrorKind::BadRequest,
-        "InvalidResponse",
-        format!("the service's {what} does not have the documented shape"),
-    )
-}
 
 impl Client {
     async fn write(&self, method: Method, path: &str, body: Option<Value>) -> TenantResult<Value> {
@@ -46,14 +34,6 @@ impl Client {
             .graph_get::<wire::WireUser>(&path, Read, 1)
             .await?
             .into())
-    }
-
-    /// `Get-MailboxStatistics`: the mailbox size in bytes.
-    async fn mailbox_size(&self, identity: &str) -> TenantResult<u64> {
-        let stats = self
-            .invoke("Get-MailboxStatistics", json!({ "Identity": identity }))
-            .await?;
-        Ok(stats.values.first().map_or(0, exchange::item_size_bytes))
     }
 }
 
@@ -103,42 +83,8 @@ impl Tenant for GraphTenant {
         }
     }
     async fn member_of(&self, user: &UserId) -> TenantResult<Vec<DirectoryObject>> {
-        // §3.5 all pages, then the groups' details (assignedLicenses is not in memberOf's
-        // answer) read in $batch requests of 20 (§7): 1 + ceil(groups / 20) calls.
-        let path = format!("{}/memberOf?$top=999", user_path(user.as_str()));
-        let raw: Vec<Value> = self.client.graph_list(&path, Read, 2).await?;
-        let mut objects: Vec<DirectoryObject> =
-            raw.into_iter().filter_map(wire::directory_object).collect();
-        let groups: Vec<usize> = (0..objects.len())
-            .filter(|&i| matches!(objects[i], DirectoryObject::Group(_)))
-            .collect();
-        let items: Vec<BatchItem> = groups
-            .iter()
-            .filter_map(|&i| match &objects[i] {
-                DirectoryObject::Group(g) => Some(BatchItem::get(format!(
-                    "/groups/{}?$select={GROUP_SELECT}",
-                    segment(g.id.as_str())
-                ))),
-                DirectoryObject::DirectoryRole { .. } => None,
-            })
-            .collect();
-        if items.is_empty() {
-            return Ok(objects);
-        }
-        let details = self.client.batch(&items, Read, 1).await?;
-        for (&i, detail) in groups.iter().zip(details) {
-            match detail {
-                Ok(v) => {
-                    let g: wire::WireGroup =
-                        serde_json::from_value(v).map_err(|_| invalid("group"))?;
-                    objects[i] = DirectoryObject::Group(g.into());
-                }
-                // Deleted since memberOf answered: keep what memberOf said.
-                Err(e) if e.kind == ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(objects)
+        // §3.5 all pages, then the groups' details in $batch requests (memberships.rs).
+        self.client.member_of(user).await
     }
     async fn delete_user(&self, user: &UserId) -> TenantResult<()> {
         self.client
@@ -272,67 +218,12 @@ impl Tenant for GraphTenant {
 
     // ---- mail (§5) ----
     async fn get_mailbox(&self, user: &UserId) -> TenantResult<Mailbox> {
-        // Two cmdlets: Get-Mailbox, then Get-MailboxStatistics for the size (R2).
-        let found = self
-            .client
-            .invoke("Get-Mailbox", json!({ "Identity": user.as_str() }))
-            .await?;
-        let first = found.values.first().ok_or_else(|| {
-            TenantError::new(
-                ErrorKind::MailboxNotEnabled,
-                "ManagementObjectNotFoundException",
-                format!("The specified mailbox {user} doesn't exist."),
-            )
-        })?;
-        let size = self.client.mailbox_size(user.as_str()).await?;
-        exchange::mailbox(first, size)
+        // Two cmdlets: Get-Mailbox, then Get-MailboxStatistics (mailboxes.rs).
+        self.client.get_mailbox(user).await
     }
     async fn list_mailboxes(&self, kind: MailboxType) -> TenantResult<Vec<Mailbox>> {
-        // Get-Mailbox -RecipientTypeDetails (all pages), then Get-MailboxStatistics per
-        // mailbox, four at a time: 1 + pages + n calls.
-        let params = json!({ "RecipientTypeDetails": recipient_type_details(kind), "ResultSize": "Unlimited" });
-        let found = self.client.invoke("Get-Mailbox", params).await?;
-        let wanted: Vec<Value> = found
-            .values
-            .into_iter()
-            .filter(|v| {
-                v.get("RecipientTypeDetails").and_then(Value::as_str)
-                    == Some(recipient_type_details(kind))
-            })
-            .collect();
-        let semaphore = Arc::new(tokio::sync::Semaphore::new(4));
-        let mut tasks = tokio::task::JoinSet::new();
-        for (i, v) in wanted.iter().enumerate() {
-            let Some(id) = v
-                .get("ExternalDirectoryObjectId")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-            else {
-                continue;
-            };
-            let (client, semaphore) = (self.client.clone(), semaphore.clone());
-            tasks.spawn(async move {
-                let _permit = semaphore.acquire_owned().await;
-                (i, client.mailbox_size(&id).await)
-            });
-        }
-        let mut sizes = vec![None; wanted.len()];
-        while let Some(joined) = tasks.join_next().await {
-            let (i, size) = joined.map_err(|e| {
-                TenantError::transient(format!("a mailbox statistics task failed: {e}"))
-            })?;
-            match size {
-                Ok(s) => sizes[i] = Some(s),
-                // Gone between the two cmdlets: not a mailbox of this kind any more.
-                Err(e) if matches!(e.kind, ErrorKind::MailboxNotEnabled | ErrorKind::NotFound) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        wanted
-            .iter()
-            .zip(sizes)
-            .filter_map(|(v, size)| size.map(|s| exchange::mailbox(v, s)))
-            .collect()
+        // Get-Mailbox (all pages), then Get-MailboxStatistics per mailbox (mailboxes.rs).
+        self.client.list_mailboxes(kind).await
     }
     async fn set_mailbox_type(&self, user: &UserId, kind: MailboxType) -> TenantResult<()> {
         let params = json!({ "Identity": user.as_str(), "Type": kind.set_mailbox_value() });
@@ -402,67 +293,15 @@ impl Tenant for GraphTenant {
         self.client.send(&req).await.map(drop)
     }
 
-    // ---- OneDrive (§6) ----
+    // ---- OneDrive (§6, drive.rs) ----
     async fn get_drive(&self, user: &UserId) -> TenantResult<Drive> {
-        let v: Value = self
-            .client
-            .graph_get(&format!("{}/drive", user_path(user.as_str())), Files, 1)
-            .await?;
-        wire::drive(&v, user).ok_or_else(|| invalid("drive"))
+        self.client.get_drive(user).await
     }
     async fn drive_delta(&self, drive: &DriveId, link: Option<&str>) -> TenantResult<DeltaPage> {
-        // §6.2 one page; a link is followed unchanged, and only under the Graph base URL.
-        let mut req = self.client.graph(
-            Method::GET,
-            &format!(
-                "/drives/{}/root/delta?$select={DELTA_SELECT}",
-                segment(drive.as_str())
-            ),
-            Files,
-            1,
-        );
-        if let Some(link) = link {
-            check_link(link, &self.client.cfg.graph_base())?;
-            req.url = link.to_string();
-        }
-        let page: RawPage = self.client.send(&req).await?.json()?;
-        Ok(wire::delta_page(page))
+        self.client.drive_delta(drive, link).await
     }
     async fn download(&self, drive: &DriveId, item_id: &str) -> TenantResult<Vec<u8>> {
-        // §6.3: 302 to a pre-authenticated URL, fetched without the bearer token (two calls);
-        // a server that answers 200 with the bytes is accepted too.
-        let path = format!(
-            "/drives/{}/items/{}/content",
-            segment(drive.as_str()),
-            segment(item_id)
-        );
-        let timeout = self.client.cfg.http.download_timeout;
-        let resp = self
-            .client
-            .send(
-                &self
-                    .client
-                    .graph(Method::GET, &path, Files, 1)
-                    .timeout(timeout),
-            )
-            .await?;
-        if resp.status != 302 && resp.status != 301 && resp.status != 303 && resp.status != 307 {
-            return Ok(resp.body);
-        }
-        let location = resp
-            .headers
-            .get(reqwest::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| invalid("download redirect"))?;
-        let base = reqwest::Url::parse(&format!("{}{path}", self.client.cfg.graph_base()))
-            .map_err(|_| invalid("download URL"))?;
-        let url = base
-            .join(location)
-            .map_err(|_| invalid("download redirect"))?;
-        let req = Request::new(Method::GET, url.to_string(), Service::Download, None)
-            .family(Files, 1)
-            .timeout(timeout);
-        Ok(self.client.send(&req).await?.body)
+        self.client.download(drive, item_id).await
     }
     async fn invite(
         &self,
@@ -471,37 +310,13 @@ impl Tenant for GraphTenant {
         recipient: &str,
         role: &str,
     ) -> TenantResult<DrivePermission> {
-        // §6.4 silently: requireSignIn, no invitation mail.
-        let path = format!(
-            "/drives/{}/items/{}/invite",
-            segment(drive.as_str()),
-            segment(item_id)
-        );
-        let body = json!({
-            "recipients": [{ "email": recipient }], "roles": [role],
-            "requireSignIn": true, "sendInvitation": false,
-        });
-        let resp = self
-            .client
-            .send(&self.client.graph(Method::POST, &path, Files, 1).json(body))
-            .await?;
-        let page: RawPage = resp.json()?;
-        page.value
-            .first()
-            .and_then(wire::permission)
-            .ok_or_else(|| invalid("invite answer"))
+        self.client.invite(drive, item_id, recipient, role).await
     }
     async fn list_permissions(
         &self,
         drive: &DriveId,
         item_id: &str,
     ) -> TenantResult<Vec<DrivePermission>> {
-        let path = format!(
-            "/drives/{}/items/{}/permissions",
-            segment(drive.as_str()),
-            segment(item_id)
-        );
-        let all: Vec<Value> = self.client.graph_list(&path, Files, 1).await?;
-        Ok(all.iter().filter_map(wire::permission).collect())
+        self.client.list_permissions(drive, item_id).await
     }
 }
