@@ -174,6 +174,7 @@ mod tests {
         let env: HashMap<&str, &str> = [
             ("OFFBOARD_DATA_DIR", "/tmp/b"),
             ("OFFBOARD_BACKUP_URL", "file:///srv/backups"),
+            ("OFFBOARD_PARTNER_TENANT_ID", "partner.onmicrosoft.com"),
         ]
         .into();
         cfg.apply_env(|k| env.get(k).map(|v| v.to_string()))
@@ -181,6 +182,10 @@ mod tests {
         assert_eq!(cfg.data_dir(), PathBuf::from("/tmp/b"));
         assert_eq!(cfg.backup_dir(), PathBuf::from("/srv/backups"));
         assert_eq!(cfg.concurrency, Some(4));
+        assert_eq!(
+            cfg.partner_tenant_id.as_deref(),
+            Some("partner.onmicrosoft.com")
+        );
         let err = cfg
             .apply_env(|k| (k == "OFFBOARD_TENANT").then(|| "azure".to_string()))
             .unwrap_err();

@@ -108,8 +108,7 @@ pub struct Client {
 
 impl Client {
     pub fn new(cfg: GraphConfig) -> Result<Self, GraphConfigError> {
-        // ring builds without cmake; install it unless the process already chose a provider.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_crypto_provider();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("offboard/", env!("CARGO_PKG_VERSION")))
@@ -137,6 +136,13 @@ impl Client {
             Audience::PartnerCenter => &self.tokens[2],
         }
     }
+}
+
+/// Makes ring the process's rustls provider unless one is installed already. reqwest is built
+/// without a provider of its own (ring builds without cmake), so any other reqwest client in
+/// the process (tests, tools) must call this before it is built; `GraphTenant` does.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// A response that does not have the documented shape.

@@ -107,7 +107,8 @@ impl Client {
         }
         rb = match &req.body {
             Body::Empty if req.method == reqwest::Method::GET => rb,
-            Body::Empty => rb.header("Content-Length", "0"),
+            // An empty body of known length: `Content-Length: 0` on POST and DELETE.
+            Body::Empty => rb.body(Vec::<u8>::new()),
             Body::Json(v) => rb.json(v),
             Body::Form(fields) => rb.form(fields),
         };

@@ -25,6 +25,7 @@ mod token;
 mod wire;
 
 pub use assertion::ClientCertificate;
+pub use client::install_crypto_provider;
 pub use config::{Credential, GraphConfig, GraphConfigError, HttpPolicy};
 pub use limiter::{Family, LimiterConfig, Rate};
 pub use secret::Secret;
