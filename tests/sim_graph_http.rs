@@ -844,6 +844,25 @@ async fn licenses_groups_and_subscriptions() {
         "Request_ResourceNotFound",
     );
 
+    let group_license = json!({ "addLicenses": [{ "skuId": POWER_BI, "disabledPlans": [] }], "removeLicenses": [] });
+    let accepted = s
+        .graph(
+            Method::POST,
+            &format!("/groups/{FINANCE}/assignLicense"),
+            &t,
+            Some(group_license),
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.body);
+    assert!(accepted.headers.contains_key("location"));
+    let finance = s.sim.get_group(&GroupId::new(FINANCE)).await.unwrap();
+    assert!(
+        finance
+            .assigned_licenses
+            .iter()
+            .any(|l| l.sku_id.as_str() == POWER_BI)
+    );
+
     let subs = s
         .graph(Method::GET, "/directory/subscriptions", &t, None)
         .await;

@@ -3,6 +3,7 @@
 
 use super::call::{Call, json, no_content, parse_body};
 use super::errors::ApiError;
+use super::licenses::parse_assign;
 use super::odata;
 use super::server::{AppState, g};
 use super::users::{DEFAULT_GROUP, group_json};
@@ -20,6 +21,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(&g("/groups/{id}"), get(get_group))
         .route(&g("/groups/{id}/members/$ref"), post(add_member))
+        .route(&g("/groups/{id}/assignLicense"), post(assign_license))
         .route(
             &g("/groups/{id}/members/{user}/$ref"),
             delete(remove_member),
@@ -95,4 +97,32 @@ async fn remove_member(
         .await
         .map_err(|e| c.err(e))?;
     Ok(no_content())
+}
+
+/// §4.6: 202 Accepted with the group and a `Location`; members follow asynchronously.
+async fn assign_license(
+    c: Call,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let (add, remove) = parse_assign(&c, &body)?;
+    let gr =
+        c.st.tenant
+            .assign_group_license(&group_id(&id), &add, &remove)
+            .await
+            .map_err(|e| c.err(e))?;
+    let location = format!(
+        "{}/graph/v2/{}/directoryObjects/{}/Microsoft.DirectoryServices.Group",
+        c.base, c.st.opts.tenant_id, gr.id
+    );
+    let body = serde_json::json!({
+        "id": gr.id,
+        "displayName": gr.display_name,
+        "securityEnabled": gr.security_enabled,
+    });
+    let mut resp = json(StatusCode::ACCEPTED, body);
+    if let Ok(v) = location.parse() {
+        resp.headers_mut().insert("location", v);
+    }
+    Ok(resp)
 }

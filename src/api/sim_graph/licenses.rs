@@ -88,13 +88,9 @@ struct AddLicense {
     disabled_plans: Option<Vec<String>>,
 }
 
-/// §4.2: both arrays are required; 200 with the user (default set + `assignedLicenses`).
-async fn assign_license(
-    c: Call,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let body: AssignBody = parse_body(&c, &body)?;
+/// The `assignLicense` body (§4.2, §4.6): both arrays are required and non-null.
+pub fn parse_assign(c: &Call, body: &[u8]) -> Result<(Vec<AssignedLicense>, Vec<SkuId>), ApiError> {
+    let body: AssignBody = parse_body(c, body)?;
     let missing: Vec<&str> = [
         ("addLicenses", body.add_licenses.is_none()),
         ("removeLicenses", body.remove_licenses.is_none()),
@@ -117,7 +113,16 @@ async fn assign_license(
             disabled_plans: a.disabled_plans.unwrap_or_default(),
         })
         .collect();
-    let remove: Vec<SkuId> = body.remove_licenses.unwrap_or_default();
+    Ok((add, body.remove_licenses.unwrap_or_default()))
+}
+
+/// §4.2: 200 with the user (default set + `assignedLicenses`).
+async fn assign_license(
+    c: Call,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let (add, remove) = parse_assign(&c, &body)?;
     let user = c.user_id(&id);
     c.st.tenant
         .assign_license(&user, &add, &remove)

@@ -8,6 +8,7 @@ mod error;
 mod errors;
 mod faults;
 mod fingerprint;
+mod group_licensing;
 mod licenses;
 mod mail;
 mod persist;
