@@ -720,6 +720,19 @@ async fn licenses_groups_and_subscriptions() {
     assert_eq!(e3["id"], format!("{}_{E3}", s.opts.tenant_id));
     assert!(e3["prepaidUnits"]["enabled"].is_number() && e3["consumedUnits"].is_number());
 
+    let filtered = s
+        .graph(
+            Method::GET,
+            "/subscribedSkus?$filter=skuPartNumber eq 'SPE_E3'",
+            &t,
+            None,
+        )
+        .await;
+    graph_error(
+        &filtered,
+        StatusCode::BAD_REQUEST,
+        "Request_UnsupportedQuery",
+    );
     let path = format!("/users/{DANA}/assignLicense");
     let missing = s
         .graph(Method::POST, &path, &t, Some(json!({ "addLicenses": [] })))

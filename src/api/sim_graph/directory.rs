@@ -163,9 +163,7 @@ fn subscription_json(c: &Call, s: &CompanySubscription) -> Value {
 
 /// §4.9: `$filter` allowed; `$top`/`$skip`/`$count` are not supported (one page).
 async fn subscriptions(c: Call) -> Result<Response, ApiError> {
-    if c.q("$top").is_some() || c.q("$count").is_some() || c.q("$skip").is_some() {
-        return Err(c.bad_request("Query option is not supported on directory/subscriptions."));
-    }
+    odata::refuse(&c, &["$top", "$skip", "$count", "$search", "$orderby"])?;
     let subs =
         c.st.tenant
             .list_subscriptions()

@@ -6,6 +6,7 @@
 
 use super::call::{Call, json, parse_body};
 use super::errors::ApiError;
+use super::odata;
 use super::server::{AppState, g};
 use crate::ids::DriveId;
 use crate::tenant::{DeltaPage, DriveItem, DrivePermission, Tenant};
@@ -323,11 +324,6 @@ async fn permissions(
             .await
             .map_err(|e| c.err(e))?;
     let value: Vec<Value> = perms.iter().map(|p| permission_json(&c, p)).collect();
-    Ok(json(
-        StatusCode::OK,
-        json!({
-            "@odata.context": c.context(&format!("drives('{drive}')/items('{item}')/permissions")),
-            "value": value,
-        }),
-    ))
+    let context = c.context(&format!("drives('{drive}')/items('{item}')/permissions"));
+    odata::collection(&c, &context, value, 100, 999)
 }

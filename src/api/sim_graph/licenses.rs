@@ -63,8 +63,12 @@ pub fn sku_json(c: &Call, k: &Sku) -> Value {
     })
 }
 
-/// §4.1: no query options (`$filter` and friends are not supported), one page.
+/// §4.1: one page; `$filter` and the other query options are not supported (400).
 async fn subscribed_skus(c: Call) -> Result<Response, ApiError> {
+    odata::refuse(
+        &c,
+        &["$filter", "$top", "$skip", "$count", "$search", "$orderby"],
+    )?;
     let skus = c.st.tenant.list_skus().await.map_err(|e| c.err(e))?;
     let value: Vec<Value> = skus.iter().map(|k| sku_json(&c, k)).collect();
     Ok(json(

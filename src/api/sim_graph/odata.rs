@@ -75,13 +75,22 @@ pub fn check_advanced(c: &Call) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn unsupported(c: &Call) -> ApiError {
+pub fn unsupported(c: &Call) -> ApiError {
     ApiError::graph(
         StatusCode::BAD_REQUEST,
         "Request_UnsupportedQuery",
         "Unsupported Query.",
         &c.rid,
     )
+}
+
+/// 400 `Request_UnsupportedQuery` when any of `options` is given (for collections whose
+/// docs say they do not support them).
+pub fn refuse(c: &Call, options: &[&str]) -> Result<(), ApiError> {
+    if options.iter().any(|o| c.q(o).is_some()) {
+        return Err(unsupported(c));
+    }
+    Ok(())
 }
 
 /// One `$filter` clause.
