@@ -1436,6 +1436,13 @@ async fn throttling_and_transient_faults_change_nothing() {
         )
         .await;
     assert_eq!(second.status, StatusCode::GATEWAY_TIMEOUT);
+    // Exchange's front door fails without cmdlet `details`: the status decides.
+    let ex = s.token("exchange").await;
+    let third = s
+        .cmdlet(&ex, "Get-Mailbox", json!({ "Identity": DANA }))
+        .await;
+    assert_eq!(third.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(third.body["error"]["details"].is_null(), "{}", third.body);
     assert!(s.sim.user(DANA).unwrap().account_enabled);
 }
 

@@ -133,6 +133,14 @@ fn exchange_error(e: TenantError, rid: &str) -> ApiError {
     if matches!(e.kind, ErrorKind::Throttled { .. }) {
         return throttled(Service::Exchange, e.retry_after(), rid);
     }
+    if matches!(e.kind, ErrorKind::Transient { .. }) {
+        return transient(
+            Service::Exchange,
+            status == StatusCode::GATEWAY_TIMEOUT,
+            e.retry_after(),
+            rid,
+        );
+    }
     let detail = if e.message.contains('|') {
         e.message.clone()
     } else {
@@ -238,10 +246,8 @@ pub fn transient(
     };
     let err = match service {
         Service::Graph => ApiError::graph(status, code, message, rid),
-        Service::Exchange => exchange_body(
-            status,
-            &format!("ExSIM503|System.Net.WebException|{message}"),
-        ),
+        // The front door answers, not a cmdlet: no `details`, so the status decides.
+        Service::Exchange => ApiError::graph(status, code, message, rid),
         Service::Partner => partner_body(status, Value::from(status.as_u16()), message),
     };
     err.with_header_opt(retry_after)
