@@ -1300,6 +1300,7 @@ async fn batch_runs_items_with_dependencies_and_refuses_more_than_twenty() {
         { "id": "3", "method": "GET", "url": format!("/users/{DANA}/memberOf?$select=id,displayName") },
         { "id": "4", "method": "GET", "url": "/users/nobody@contoso.com" },
         { "id": "5", "method": "GET", "url": "/users/nobody@contoso.com/manager", "dependsOn": ["4"] },
+        { "id": "6", "method": "GET", "url": "/directory/deletedItems/microsoft.graph.user?$filter=userPrincipalName eq 'x'" },
     ]});
     let r = s.graph(Method::POST, "/$batch", &t, Some(body)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -1320,6 +1321,11 @@ async fn batch_runs_items_with_dependencies_and_refuses_more_than_twenty() {
     assert!(by_id("3")["body"]["value"].is_array());
     assert_eq!(by_id("4")["status"], 404);
     assert_eq!(by_id("5")["status"], 424);
+    assert_eq!(
+        by_id("6")["status"],
+        200,
+        "spaces in an item URL are accepted"
+    );
     assert!(!s.sim.user(DANA).unwrap().account_enabled);
 
     let many: Vec<Value> = (0..21)

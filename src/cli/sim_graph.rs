@@ -48,7 +48,7 @@ pub struct SimGraphArgs {
     #[arg(long)]
     pub write_quota: Option<WriteQuota>,
     /// The tenant id (default: derived from the scenario's domain).
-    #[arg(long)]
+    #[arg(long, env = "OFFBOARD_TENANT_ID")]
     pub tenant_id: Option<String>,
     /// The partner tenant Partner Center tokens come from (default: the tenant).
     #[arg(long, env = "OFFBOARD_PARTNER_TENANT_ID")]

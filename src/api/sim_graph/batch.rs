@@ -168,6 +168,8 @@ async fn run(c: &Call, it: &Item) -> Value {
     };
     let method =
         Method::from_bytes(it.method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);
+    // Clients often leave spaces of `$filter` values unencoded in item URLs.
+    let url = url.replace(' ', "%20");
     let mut builder = Request::builder()
         .method(method)
         .uri(format!("/graph/v1.0/{url}"));
