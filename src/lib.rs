@@ -16,8 +16,10 @@
 //! | [`steps`] | one file per step type (observe → act → verify) | the store |
 //! | [`tenant`] | the tenant trait and domain types; `sim` in memory, `graph` over HTTP | — |
 //! | [`store`] | sled: runs, journal, dedup, timers, outbox (the only sled user) | — |
+//! | [`api`] | HTTP servers: `sim_graph`, the simulated tenant over the Microsoft 365 HTTP API (the only axum user) | — |
 //! | [`cli`] | one file per subcommand | — |
 
+pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// Run the example events through the real engine and store against the simulated tenant.
     Demo(cli::demo::DemoArgs),
+    /// Serve a simulated tenant over the Microsoft 365 HTTP API (a sandbox for OFFBOARD_TENANT=graph).
+    SimGraph(cli::sim_graph::SimGraphArgs),
     /// Load and check every workflow file; report every problem with file and line.
     Validate {
         /// Directory of workflow files.
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
     // The demo reports blocked runs itself; a service logs them as warnings.
     let default_level = match args.command {
         Command::Demo(_) | Command::Validate { .. } => "error",
+        Command::SimGraph(_) => "warn",
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -43,6 +46,10 @@ fn main() -> ExitCode {
         .init();
     let result = match args.command {
         Command::Validate { dir } => cli::validate::run(&dir),
+        Command::SimGraph(a) => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(cli::sim_graph::run(a)),
+            Err(e) => Err(e.into()),
+        },
         Command::Demo(a) => match tokio::runtime::Runtime::new() {
             Ok(rt) => rt.block_on(cli::demo::run(a)),
             Err(e) => Err(e.into()),

@@ -2,4 +2,5 @@
 
 pub mod demo;
 mod demo_report;
+pub mod sim_graph;
 pub mod validate;

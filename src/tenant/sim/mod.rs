@@ -8,6 +8,7 @@ mod error;
 mod errors;
 mod faults;
 mod fingerprint;
+mod group_licensing;
 mod licenses;
 mod mail;
 mod persist;
@@ -22,7 +23,7 @@ mod users;
 pub use damage::Damage;
 pub use drive::{content, content_sha256};
 pub use error::SimError;
-pub use faults::SimFaults;
+pub use faults::{Fault, FaultState, SimFaults};
 pub use scenario::{
     Scenario, ScenarioDrive, ScenarioFile, ScenarioGroup, ScenarioMailbox, ScenarioRole,
     ScenarioSku, ScenarioSubscription, ScenarioUser, SubscriptionKind,

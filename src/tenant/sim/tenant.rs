@@ -298,6 +298,20 @@ impl SimTenant {
         out
     }
 
+    /// §4.6 group-based licensing (not a `Tenant` method): a counted, faultable write like
+    /// the trait's, named `assign_group_license`.
+    pub async fn assign_group_license(
+        &self,
+        group: &GroupId,
+        add: &[crate::tenant::AssignedLicense],
+        remove: &[crate::ids::SkuId],
+    ) -> TenantResult<crate::tenant::Group> {
+        self.latency().await;
+        self.call("assign_group_license", Op::Write, |s, now| {
+            s.assign_group_license(group, add, remove, now)
+        })
+    }
+
     pub fn set_delta_page_size(&self, n: usize) {
         let mut core = self.lock();
         core.state.delta_page_size = n.max(1);
