@@ -7,8 +7,9 @@
 use offboard::tenant::sim::SimTenant;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -29,28 +30,111 @@ const CALM: Trouble = Trouble {
     lost: 0.0,
 };
 
-fn demo(dir: &Path, t: Trouble) -> Command {
+/// An `offboard sim-graph` process serving the example tenant, its state written through to
+/// `dir/tenant-state.json`: the tenant of a demo run with `OFFBOARD_TENANT=graph`.
+struct Sandbox {
+    child: Child,
+    url: String,
+    env: Vec<(String, String)>,
+}
+
+impl Sandbox {
+    fn start(dir: &Path, t: Trouble) -> Sandbox {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_offboard"))
+            .current_dir(ROOT)
+            .arg("sim-graph")
+            .arg("--port")
+            .arg("0")
+            .arg("--state")
+            .arg(dir.join("tenant-state.json"))
+            .arg("--latency-ms")
+            .arg(t.latency_ms.to_string())
+            .arg("--throttle-rate")
+            .arg(t.throttle.to_string())
+            .arg("--transient-rate")
+            .arg(t.transient.to_string())
+            .arg("--lost-response-rate")
+            .arg(t.lost.to_string())
+            .arg("--retry-after-ms")
+            .arg("50")
+            .env("OFFBOARD_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // It prints the variables to point offboard at it, ending with the client id.
+        let mut env = vec![(
+            "OFFBOARD_CLIENT_SECRET".to_string(),
+            "sim-graph-secret".to_string(),
+        )];
+        let mut url = String::new();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(rest) = line.split(" on ").nth(1).filter(|_| url.is_empty()) {
+                url = rest.trim().to_string();
+            }
+            if let Some((k, v)) = line
+                .split_once('=')
+                .filter(|(k, _)| k.starts_with("OFFBOARD_"))
+            {
+                env.push((k.to_string(), v.to_string()));
+                if k == "OFFBOARD_CLIENT_ID" {
+                    break;
+                }
+            }
+        }
+        assert!(
+            url.starts_with("http://"),
+            "sim-graph did not say where it serves"
+        );
+        // Keep draining its stderr so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Sandbox { child, url, env }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn demo(dir: &Path, t: Trouble, sandbox: Option<&Sandbox>) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_offboard"));
     c.current_dir(ROOT)
         .arg("demo")
         .arg("--quiet")
         .arg("--data-dir")
         .arg(dir.join("data"))
-        .arg("--tenant-state")
-        .arg(dir.join("tenant-state.json"))
         .arg("--outcomes")
         .arg(dir.join("outcomes.jsonl"))
-        .arg("--latency-ms")
-        .arg(t.latency_ms.to_string())
-        .arg("--throttle-rate")
-        .arg(t.throttle.to_string())
-        .arg("--transient-rate")
-        .arg(t.transient.to_string())
-        .arg("--lost-response-rate")
-        .arg(t.lost.to_string())
         .env("OFFBOARD_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    match sandbox {
+        // The faults are the sandbox's; the demo reaches it through the Graph connector.
+        Some(sb) => {
+            c.arg("--sandbox").arg(&sb.url);
+            for (k, v) in &sb.env {
+                c.env(k, v);
+            }
+        }
+        None => {
+            c.arg("--tenant-state")
+                .arg(dir.join("tenant-state.json"))
+                .arg("--latency-ms")
+                .arg(t.latency_ms.to_string())
+                .arg("--throttle-rate")
+                .arg(t.throttle.to_string())
+                .arg("--transient-rate")
+                .arg(t.transient.to_string())
+                .arg("--lost-response-rate")
+                .arg(t.lost.to_string())
+                .env_remove("OFFBOARD_TENANT");
+        }
+    }
     c
 }
 
@@ -176,35 +260,49 @@ fn logical_outcomes(dir: &Path) -> BTreeMap<(String, String, String, String), us
     out
 }
 
+const TROUBLE: Trouble = Trouble {
+    latency_ms: 10,
+    throttle: 0.05,
+    transient: 0.03,
+    lost: 0.05,
+};
+
 #[test]
 fn killed_at_random_moments_the_leavers_end_exactly_as_an_uninterrupted_run() {
-    crash_and_compare(CALM, CALM);
+    crash_and_compare(CALM, CALM, false);
 }
 
 /// The same with 429s, transient faults and changes applied whose response was lost, in the
 /// killed runs (the reference runs calm): idempotent steps must converge on the same state.
 #[test]
 fn killed_while_the_tenant_throttles_and_loses_responses_the_state_is_the_same() {
-    let trouble = Trouble {
-        latency_ms: 10,
-        throttle: 0.05,
-        transient: 0.03,
-        lost: 0.05,
-    };
-    crash_and_compare(CALM, trouble);
+    crash_and_compare(CALM, TROUBLE, false);
 }
 
-fn crash_and_compare(calm: Trouble, trouble: Trouble) {
+/// Again with `OFFBOARD_TENANT=graph`: the demo reaches the tenant through the Graph connector
+/// over HTTP, `offboard sim-graph` serves it from its own process (which is never killed),
+/// throttling, failing transiently and losing responses of applied changes.
+#[test]
+fn killed_while_talking_to_sim_graph_over_http_the_state_is_the_same() {
+    crash_and_compare(CALM, TROUBLE, true);
+}
+
+fn crash_and_compare(calm: Trouble, trouble: Trouble, via_graph: bool) {
     let reference = tempfile::tempdir().unwrap();
+    let reference_sandbox = via_graph.then(|| Sandbox::start(reference.path(), calm));
     let started = Instant::now();
-    let status = demo(reference.path(), calm).status().unwrap();
+    let status = demo(reference.path(), calm, reference_sandbox.as_ref())
+        .status()
+        .unwrap();
     assert!(status.success(), "the uninterrupted demo failed");
     let full = started.elapsed();
+    drop(reference_sandbox);
     let expected_state = fingerprint(reference.path());
     let expected_outcomes = logical_outcomes(reference.path());
     assert!(assert_each_backup_file_written_once(reference.path()) > 0);
 
     let crashed = tempfile::tempdir().unwrap();
+    let sandbox = via_graph.then(|| Sandbox::start(crashed.path(), trouble));
     let mut kills = 0;
     let mut inside_backup = 0;
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -214,7 +312,9 @@ fn crash_and_compare(calm: Trouble, trouble: Trouble) {
         seed ^= seed >> 7;
         seed ^= seed << 17;
         let written_before = backup_writes(crashed.path());
-        let mut child = demo(crashed.path(), trouble).spawn().unwrap();
+        let mut child = demo(crashed.path(), trouble, sandbox.as_ref())
+            .spawn()
+            .unwrap();
         let started = Instant::now();
         // Until two kills landed inside a backup, every other kill aims at the moment this
         // process wrote a file of an unfinished backup; the others land at random.
@@ -245,7 +345,7 @@ fn crash_and_compare(calm: Trouble, trouble: Trouble) {
             inside_backup += 1;
         }
     }
-    let last = demo(crashed.path(), trouble)
+    let last = demo(crashed.path(), trouble, sandbox.as_ref())
         .stderr(Stdio::piped())
         .output()
         .unwrap();
@@ -263,6 +363,7 @@ fn crash_and_compare(calm: Trouble, trouble: Trouble) {
         "no kill landed inside a OneDrive backup"
     );
 
+    drop(sandbox);
     let actual_state = fingerprint(crashed.path());
     assert!(
         actual_state == expected_state,

@@ -45,8 +45,7 @@ fn graph_tenant(base: &str, opts: &SimGraphOptions) -> GraphTenant {
 }
 
 async fn run_examples(http_faults: Option<SimFaults>) -> Outcome {
-    let scenario =
-        SimTenant::load_scenario(&Path::new(ROOT).join("examples/tenant.json")).unwrap();
+    let scenario = SimTenant::load_scenario(&Path::new(ROOT).join("examples/tenant.json")).unwrap();
     let sim = SimTenant::from_scenario(scenario, SimClock::new()).unwrap();
     let tenant: Arc<dyn Tenant> = match http_faults {
         Some(faults) => {
@@ -60,8 +59,7 @@ async fn run_examples(http_faults: Option<SimFaults>) -> Outcome {
         // In process, like the demo: Microsoft's clients retry a failed call themselves.
         None => Arc::new(Retrying::new(Arc::new(sim.clone()), CallRetry::default())),
     };
-    let mut workflows =
-        offboard::workflow::load_dir(&Path::new(ROOT).join("workflows")).unwrap();
+    let mut workflows = offboard::workflow::load_dir(&Path::new(ROOT).join("workflows")).unwrap();
     for w in &mut workflows {
         w.schedule = None;
     }

@@ -6,13 +6,15 @@
 
 use super::demo_report::{Expectations, report};
 use crate::clock::{Clock, SimClock};
+use crate::config::Config;
 use crate::engine::Registry;
 use crate::engine::{Engine, EngineConfig, JsonlSink, RunStatus, drain_outbox};
 use crate::event::CloudEvent;
 use crate::steps::StepEnv;
 use crate::store::Store;
-use crate::tenant::sim::{SimFaults, SimTenant};
-use crate::tenant::{CallRetry, Retrying};
+use crate::tenant::graph::{GraphTenant, Sandbox};
+use crate::tenant::sim::{Damage, SimFaults, SimTenant};
+use crate::tenant::{CallRetry, Retrying, Tenant};
 use anyhow::{Context, bail};
 use chrono::Duration as ChronoDuration;
 use std::path::{Path, PathBuf};
@@ -56,6 +58,45 @@ pub struct DemoArgs {
     /// No progress lines and no report (exit status only).
     #[arg(long)]
     pub quiet: bool,
+    /// Run against an `offboard sim-graph` sandbox at this URL through the Microsoft 365
+    /// connector (configured by the OFFBOARD_* variables sim-graph prints, with
+    /// OFFBOARD_TENANT=graph) instead of an in-process simulated tenant. The demo moves the
+    /// sandbox's clock with its own. The fault options then belong to the sandbox.
+    #[arg(long)]
+    pub sandbox: Option<String>,
+}
+
+/// Where the demo's tenant lives: in this process, or in a sim-graph sandbox reached over
+/// HTTP. Either way the demo owns the simulated clock and reads the damage at the end.
+enum World {
+    Local(SimTenant),
+    Sandbox(Sandbox),
+}
+
+impl World {
+    /// Moves the tenant's clock to `t` and makes it durable before any timer fires, so a
+    /// crash never sends simulated time backwards.
+    async fn advance_to(
+        &self,
+        clock: &SimClock,
+        t: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<()> {
+        clock.advance_to(t);
+        match self {
+            World::Local(sim) => sim.save_now()?,
+            World::Sandbox(sb) => {
+                sb.advance_to(t).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn damage(&self) -> anyhow::Result<Vec<Damage>> {
+        Ok(match self {
+            World::Local(sim) => sim.damage(),
+            World::Sandbox(sb) => sb.state().await?.damage,
+        })
+    }
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
@@ -70,20 +111,47 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     for w in &mut workflows {
         w.schedule = None;
     }
-    let scenario = SimTenant::load_scenario(&args.scenario)?;
-    let sim = match &args.tenant_state {
-        Some(state) => SimTenant::persistent(state, scenario)?,
-        None => SimTenant::from_scenario(scenario, SimClock::new())?,
+    let cfg = Config::load(None)?;
+    let (world, tenant, clock): (World, Arc<dyn Tenant>, SimClock) = match &args.sandbox {
+        Some(url) => {
+            if cfg.tenant.as_deref() != Some("graph") {
+                bail!(
+                    "--sandbox runs the demo through the Microsoft 365 connector: set OFFBOARD_TENANT=graph and the OFFBOARD_* variables `offboard sim-graph` printed"
+                );
+            }
+            let sandbox = Sandbox::new(url)?;
+            let graph = GraphTenant::from_config(&cfg)?;
+            // The engine's clock continues from the sandbox's (after a restart too).
+            let clock = SimClock::new();
+            clock.advance_to(sandbox.now().await?);
+            (World::Sandbox(sandbox), Arc::new(graph), clock)
+        }
+        None => {
+            if cfg.tenant.as_deref() == Some("graph") {
+                bail!(
+                    "OFFBOARD_TENANT=graph: the demo moves the tenant's clock, which only a sandbox allows; run `offboard sim-graph` and pass its URL with --sandbox"
+                );
+            }
+            let scenario = SimTenant::load_scenario(&args.scenario)?;
+            let sim = match &args.tenant_state {
+                Some(state) => SimTenant::persistent(state, scenario)?,
+                None => SimTenant::from_scenario(scenario, SimClock::new())?,
+            };
+            sim.set_faults(SimFaults {
+                throttle_rate: args.throttle_rate,
+                transient_rate: args.transient_rate,
+                lost_response_rate: args.lost_response_rate,
+                retry_after_ms: 50,
+                seed: std::process::id() as u64,
+                latency_ms: args.latency_ms,
+            });
+            let clock = sim.clock();
+            // Like Microsoft's clients, retry a throttled or failed call before the step sees it.
+            let tenant: Arc<dyn Tenant> =
+                Arc::new(Retrying::new(Arc::new(sim.clone()), CallRetry::default()));
+            (World::Local(sim), tenant, clock)
+        }
     };
-    sim.set_faults(SimFaults {
-        throttle_rate: args.throttle_rate,
-        transient_rate: args.transient_rate,
-        lost_response_rate: args.lost_response_rate,
-        retry_after_ms: 50,
-        seed: std::process::id() as u64,
-        latency_ms: args.latency_ms,
-    });
-    let clock = sim.clock();
     let tmp;
     let data_dir = match &args.data_dir {
         Some(d) => d.clone(),
@@ -101,8 +169,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let engine = Engine::new(
         store.clone(),
         Registry::new(workflows),
-        // Like Microsoft's clients, retry a throttled or failed call before the step sees it.
-        Arc::new(Retrying::new(Arc::new(sim.clone()), CallRetry::default())),
+        tenant,
         Arc::new(clock.clone()),
         EngineConfig::new(env),
     );
@@ -134,14 +201,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         eprintln!(
             "offboard demo: {} events, simulated tenant {}, store {}",
             events.len(),
-            args.scenario.display(),
+            args.sandbox
+                .clone()
+                .unwrap_or_else(|| args.scenario.display().to_string()),
             data_dir.display()
         );
     }
     for e in events {
         engine.submit(e).await?;
     }
-    drive_to_end(&engine, &clock, &sim, args.quiet).await?;
+    drive_until_done(&engine, &clock, &world, args.quiet).await?;
     let _ = stop_tx.send(true);
     runner.await??;
     publisher.await??;
@@ -149,7 +218,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     if args.quiet {
         let expectations = Expectations::load(&args.expected)?;
         let failures = expectations.check(&engine)?;
-        let damage = sim.damage();
+        let damage = world.damage().await?;
         if !failures.is_empty() || !damage.is_empty() {
             for f in &failures {
                 eprintln!("unexpected: {f}");
@@ -166,7 +235,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let expectations = Expectations::load(&args.expected)?;
-    let ok = report(&engine, &sim, &expectations, &outcomes_path)?;
+    let ok = report(
+        &engine,
+        &world.damage().await?,
+        &expectations,
+        &outcomes_path,
+    )?;
     if !ok {
         bail!(
             "some runs ended in an unexpected state or the tenant recorded damage (see the report)"
@@ -197,6 +271,15 @@ pub async fn drive_to_end(
     engine: &Engine,
     clock: &SimClock,
     sim: &SimTenant,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    drive_until_done(engine, clock, &World::Local(sim.clone()), quiet).await
+}
+
+async fn drive_until_done(
+    engine: &Engine,
+    clock: &SimClock,
+    world: &World,
     quiet: bool,
 ) -> anyhow::Result<()> {
     let mut last_line = String::new();
@@ -235,10 +318,7 @@ pub async fn drive_to_end(
                         target.format("%Y-%m-%d %H:%M UTC")
                     );
                 }
-                clock.advance(jump);
-                // The new time is on disk before any timer fires, so a crash never sends
-                // simulated time backwards.
-                sim.save_now()?;
+                world.advance_to(clock, now + jump).await?;
             }
             engine.poke_timers();
             idle_rounds = 0;

@@ -2,7 +2,7 @@
 //! damage the simulated tenant recorded (must be none).
 
 use crate::engine::{Engine, RunRecord, RunStatus};
-use crate::tenant::sim::SimTenant;
+use crate::tenant::sim::Damage;
 use anyhow::Context;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -78,7 +78,7 @@ impl Expectations {
 /// Prints the report to stdout; returns whether everything was as expected.
 pub fn report(
     engine: &Engine,
-    sim: &SimTenant,
+    damage: &[Damage],
     expectations: &Expectations,
     outcomes: &Path,
 ) -> anyhow::Result<bool> {
@@ -119,12 +119,11 @@ pub fn report(
         }
     }
     let failures = expectations.check(engine)?;
-    let damage = sim.damage();
     println!(
         "\nDamage recorded by the simulated tenant: {}",
         damage.len()
     );
-    for d in &damage {
+    for d in damage {
         println!(
             "    {} {} {}: {}",
             d.at.format("%Y-%m-%d %H:%M"),

@@ -19,6 +19,7 @@ mod mail;
 mod odata;
 mod options;
 mod partner;
+mod sandbox;
 mod server;
 mod token;
 mod users;

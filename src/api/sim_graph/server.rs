@@ -8,7 +8,8 @@ use super::faults::Quota;
 use super::options::SimGraphOptions;
 use super::token::TokenStore;
 use super::{
-    auth, batch, directory, drive, exchange, faults, groups, licenses, mail, partner, token, users,
+    auth, batch, directory, drive, exchange, faults, groups, licenses, mail, partner, sandbox,
+    token, users,
 };
 use crate::tenant::sim::{FaultState, SimTenant};
 use axum::Router;
@@ -119,6 +120,11 @@ pub fn router(tenant: SimTenant, opts: SimGraphOptions) -> Router {
         .route("/login/{tenant}/oauth2/v2.0/token", post(token::token))
         .route("/download/{key}", get(drive::download))
         .route("/_sim/stats", get(stats))
+        .route(
+            "/_sim/clock",
+            get(sandbox::get_clock).post(sandbox::advance_clock),
+        )
+        .route("/_sim/state", get(sandbox::state))
         .merge(batch)
         .merge(exchange)
         .merge(partner)
