@@ -89,7 +89,11 @@ pub async fn faults(State(st): State<AppState>, req: Request, next: Next) -> Res
     if !inner && !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    st.stats.requests.fetch_add(1, Ordering::Relaxed);
+    if inner {
+        st.stats.batch_items.fetch_add(1, Ordering::Relaxed);
+    } else {
+        st.stats.requests.fetch_add(1, Ordering::Relaxed);
+    }
     let fault = st.faults.lock().unwrap_or_else(|e| e.into_inner()).draw();
     let retry_after = Duration::from_millis(st.opts.faults.retry_after_ms);
     match fault {

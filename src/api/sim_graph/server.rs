@@ -27,7 +27,10 @@ use tokio::net::TcpListener;
 /// Counters of what the server did (served at `GET /_sim/stats`).
 #[derive(Debug, Default)]
 pub struct Stats {
+    /// HTTP requests (a `$batch` is one).
     pub requests: AtomicU64,
+    /// Requests inside `$batch` requests.
+    pub batch_items: AtomicU64,
     pub throttled: AtomicU64,
     pub quota_throttled: AtomicU64,
     pub transient: AtomicU64,
@@ -137,6 +140,7 @@ async fn stats(State(st): State<AppState>) -> Response {
     let s = &st.stats;
     axum::Json(json!({
         "requests": s.requests.load(Ordering::Relaxed),
+        "batchItems": s.batch_items.load(Ordering::Relaxed),
         "throttled": s.throttled.load(Ordering::Relaxed),
         "quotaThrottled": s.quota_throttled.load(Ordering::Relaxed),
         "transient": s.transient.load(Ordering::Relaxed),

@@ -69,6 +69,9 @@ pub struct GraphConfig {
     pub csp_customer_id: String,
     pub http: HttpPolicy,
     pub limits: LimiterConfig,
+    /// Send independent reads in `$batch` requests of 20 (§7). Off only to measure what
+    /// batching saves (the connector benchmark).
+    pub batching: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +194,7 @@ impl GraphConfig {
             csp_customer_id,
             http: HttpPolicy::default(),
             limits: LimiterConfig::default(),
+            batching: true,
         })
     }
 

@@ -35,7 +35,15 @@ impl Client {
             return Ok(objects);
         }
         let items: Vec<BatchItem> = groups.iter().map(|(_, item)| item.clone()).collect();
-        let details = self.batch(&items, Read, 1).await?;
+        let details = if self.cfg.batching {
+            self.batch(&items, Read, 1).await?
+        } else {
+            let mut one_by_one = Vec::with_capacity(items.len());
+            for item in &items {
+                one_by_one.push(self.graph_get::<Value>(&item.url, Read, 1).await);
+            }
+            one_by_one
+        };
         for ((i, _), detail) in groups.iter().zip(details) {
             match detail {
                 Ok(v) => {
