@@ -52,6 +52,7 @@ impl Rig {
         let env = TestEnv::start(repo_workflows(), example_tenant()).await;
         let mut config = IngressConfig::new(amqp_url());
         config.topology = unique_topology(test);
+        config.connection_name = format!("{}ingress", config.topology.events_queue);
         tweak(&mut config);
         let conn = Connection::connect(&config.url, ConnectionProperties::default())
             .await
@@ -303,5 +304,106 @@ async fn a_message_redelivered_past_the_limit_is_dead_lettered() {
     let dead = rig.dead_letters(1).await;
     assert!(dead.contains_key("too-many-attempts"), "{:?}", dead.keys());
     assert_eq!(rig.run_count(), 0);
+    rig.stop().await;
+}
+
+/// The broker's pid for the connection named `connection_name` (unique per test), if any.
+fn connection_pid(connection_name: &str) -> Option<String> {
+    let out = std::process::Command::new("rabbitmqctl")
+        .args([
+            "list_connections",
+            "-q",
+            "--no-table-headers",
+            "pid",
+            "client_properties",
+        ])
+        .output()
+        .expect("rabbitmqctl must be installed for this test");
+    // One line per connection: the pid, a tab, the client properties (which hold the name).
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|line| {
+            let (pid, props) = line.split_once('\t')?;
+            props.contains(connection_name).then(|| pid.to_string())
+        })
+}
+
+/// Closes a connection from the broker side (`rabbitmqctl close_connection`).
+fn close_from_broker(pid: &str) -> bool {
+    std::process::Command::new("rabbitmqctl")
+        .args([
+            "close_connection",
+            pid,
+            "test: broker closes the connection",
+        ])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_closing_the_connection_mid_stream_loses_and_duplicates_nothing() {
+    let mut rig = Rig::start("broker_close", |c| c.prefetch = 50).await;
+    let ids: Vec<String> = (0..4500).map(|i| format!("close-{i}")).collect();
+    rig.start_ingress();
+    let mut closes = 0;
+    let mut mid_stream = 0;
+    // Three rounds: find the ingress connection, publish a batch, and as soon as the ingress
+    // works through it the broker closes the connection under it.
+    for (round, batch) in ids.chunks(1500).enumerate() {
+        let name = rig.config.connection_name.clone();
+        let mut pid = None;
+        for _ in 0..100 {
+            let n = name.clone();
+            pid = tokio::task::spawn_blocking(move || connection_pid(&n))
+                .await
+                .unwrap();
+            if pid.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let pid = pid.expect("the ingress connection never showed up");
+        for id in batch {
+            rig.publish_event(&leaver(id, &format!("{id}@contoso.com")))
+                .await;
+        }
+        while rig.env.engine.store().event(&batch[0]).unwrap().is_none() {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        if tokio::task::spawn_blocking(move || close_from_broker(&pid))
+            .await
+            .unwrap()
+        {
+            closes += 1;
+        }
+        let done = (round + 1) * batch.len();
+        let store = rig.env.engine.store();
+        if ids[..done]
+            .iter()
+            .any(|id| store.event(id).unwrap().is_none())
+        {
+            mid_stream += 1;
+        }
+    }
+    rig.wait_events(&ids).await;
+    assert_eq!(closes, 3, "the test could not close the ingress connection");
+    assert!(mid_stream > 0, "every close came after the batch was done");
+    assert_eq!(rig.run_count(), ids.len(), "an event made a second run");
+    for id in &ids {
+        assert_eq!(
+            rig.env
+                .engine
+                .store()
+                .event(id)
+                .unwrap()
+                .unwrap()
+                .runs
+                .len(),
+            1
+        );
+    }
+    assert_eq!(rig.counters.total(), 0);
     rig.stop().await;
 }

@@ -30,6 +30,8 @@ pub struct IngressConfig {
     /// Redeliveries of one message (counted in the store) before it is dead-lettered as
     /// `too-many-attempts`.
     pub max_redeliveries: u32,
+    /// The connection's name as the broker shows it (management UI, `rabbitmqctl`).
+    pub connection_name: String,
 }
 
 impl IngressConfig {
@@ -40,6 +42,7 @@ impl IngressConfig {
             prefetch: 256,
             max_body: 1024 * 1024,
             max_redeliveries: 5,
+            connection_name: "offboard-ingress".into(),
         }
     }
 }

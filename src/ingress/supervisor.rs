@@ -70,7 +70,7 @@ pub async fn run(
 async fn open(config: &IngressConfig) -> lapin::Result<(Connection, lapin::Channel, Consumer)> {
     let props = ConnectionProperties::default()
         .enable_auto_recover()
-        .with_connection_name("offboard-ingress".into());
+        .with_connection_name(config.connection_name.as_str().into());
     let conn = Connection::connect(&config.url, props).await?;
     let channel = conn.create_channel().await?;
     config.topology.declare(&channel).await?;
