@@ -407,3 +407,18 @@ async fn broker_closing_the_connection_mid_stream_loses_and_duplicates_nothing()
     assert_eq!(rig.counters.total(), 0);
     rig.stop().await;
 }
+
+#[tokio::test]
+async fn redelivery_counts_survive_a_restart_and_are_forgotten_once_settled() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = offboard::store::Store::open(dir.path()).unwrap();
+        assert_eq!(store.count_redelivery("m:1").await.unwrap(), 1);
+        assert_eq!(store.count_redelivery("m:1").await.unwrap(), 2);
+        assert_eq!(store.count_redelivery("m:2").await.unwrap(), 1);
+    }
+    let store = offboard::store::Store::open(dir.path()).unwrap();
+    assert_eq!(store.count_redelivery("m:1").await.unwrap(), 3);
+    store.forget_delivery("m:1").unwrap();
+    assert_eq!(store.count_redelivery("m:1").await.unwrap(), 1);
+}
