@@ -274,11 +274,34 @@ async fn each_kind_of_poison_is_dead_lettered_with_its_reason() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_message_redelivered_past_the_limit_is_dead_lettered() {
-    let mut rig = Rig::start("attempts", |c| c.max_redeliveries = 0).await;
-    rig.publish_event(&leaver("again", "again@contoso.com"))
+async fn a_message_whose_processing_keeps_failing_is_dead_lettered_after_the_limit() {
+    let mut rig = Rig::start("attempts", |c| c.max_attempts = 2).await;
+    // Two earlier attempts that crashed the process, as the store remembers them.
+    let store = rig.env.engine.store();
+    store.count_attempt("m:msg-again", true).await.unwrap();
+    store.count_attempt("m:msg-again", true).await.unwrap();
+    let body = serde_json::to_vec(&leaver("again", "again@contoso.com")).unwrap();
+    rig.publish(
+        &body,
+        BasicProperties::default().with_message_id("msg-again".into()),
+    )
+    .await;
+    rig.publish_event(&leaver("fresh", "fresh@contoso.com"))
         .await;
-    // A consumer that fails to process it: the broker marks the next delivery redelivered.
+    rig.start_ingress();
+    let dead = rig.dead_letters(1).await;
+    assert!(dead.contains_key("too-many-attempts"), "{:?}", dead.keys());
+    rig.wait_events(&["fresh".to_string()]).await;
+    assert!(rig.env.engine.store().event("again").unwrap().is_none());
+    assert_eq!(rig.run_count(), 1);
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_only_redelivered_is_not_counted_as_a_failed_attempt() {
+    let mut rig = Rig::start("redelivered", |c| c.max_attempts = 1).await;
+    rig.publish_event(&leaver("once", "once@contoso.com")).await;
+    // A consumer takes it and gives it back unprocessed (as a dropped connection would).
     let queue = rig.config.topology.events_queue.clone();
     let first = loop {
         if let Some(m) = rig
@@ -301,9 +324,9 @@ async fn a_message_redelivered_past_the_limit_is_dead_lettered() {
         .await
         .unwrap();
     rig.start_ingress();
-    let dead = rig.dead_letters(1).await;
-    assert!(dead.contains_key("too-many-attempts"), "{:?}", dead.keys());
-    assert_eq!(rig.run_count(), 0);
+    rig.wait_events(&["once".to_string()]).await;
+    assert_eq!(rig.run_count(), 1);
+    assert_eq!(rig.counters.total(), 0);
     rig.stop().await;
 }
 
@@ -409,16 +432,16 @@ async fn broker_closing_the_connection_mid_stream_loses_and_duplicates_nothing()
 }
 
 #[tokio::test]
-async fn redelivery_counts_survive_a_restart_and_are_forgotten_once_settled() {
+async fn attempt_counts_survive_a_restart_and_are_forgotten_once_settled() {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = offboard::store::Store::open(dir.path()).unwrap();
-        assert_eq!(store.count_redelivery("m:1").await.unwrap(), 1);
-        assert_eq!(store.count_redelivery("m:1").await.unwrap(), 2);
-        assert_eq!(store.count_redelivery("m:2").await.unwrap(), 1);
+        assert_eq!(store.count_attempt("m:1", true).await.unwrap(), 1);
+        assert_eq!(store.count_attempt("m:1", true).await.unwrap(), 2);
+        assert_eq!(store.count_attempt("m:2", true).await.unwrap(), 1);
     }
     let store = offboard::store::Store::open(dir.path()).unwrap();
-    assert_eq!(store.count_redelivery("m:1").await.unwrap(), 3);
+    assert_eq!(store.count_attempt("m:1", true).await.unwrap(), 3);
     store.forget_delivery("m:1").unwrap();
-    assert_eq!(store.count_redelivery("m:1").await.unwrap(), 1);
+    assert_eq!(store.count_attempt("m:1", true).await.unwrap(), 1);
 }

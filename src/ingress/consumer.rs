@@ -27,9 +27,9 @@ pub struct IngressConfig {
     pub prefetch: u16,
     /// Bodies larger than this are dead-lettered as `oversized`.
     pub max_body: usize,
-    /// Redeliveries of one message (counted in the store) before it is dead-lettered as
-    /// `too-many-attempts`.
-    pub max_redeliveries: u32,
+    /// Processing attempts of one message (counted in the store) after which it is
+    /// dead-lettered as `too-many-attempts` instead of being tried again.
+    pub max_attempts: u32,
     /// The connection's name as the broker shows it (management UI, `rabbitmqctl`).
     pub connection_name: String,
 }
@@ -41,7 +41,7 @@ impl IngressConfig {
             topology: Topology::default(),
             prefetch: 256,
             max_body: 1024 * 1024,
-            max_redeliveries: 5,
+            max_attempts: 5,
             connection_name: "offboard-ingress".into(),
         }
     }
@@ -95,20 +95,22 @@ impl Session<'_> {
 
     async fn handle(&self, d: &Delivery) -> lapin::Result<()> {
         let key = delivery_key(d);
-        if d.redelivered {
-            match self.store.count_redelivery(&key).await {
-                Ok(n) if n > self.config.max_redeliveries => {
-                    let why = Rejection::new(
-                        "too-many-attempts",
-                        format!("the message was redelivered {n} times without being processed"),
-                    );
-                    return self.poison(d, &key, &why).await;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    warn!(error = %e, "Counting a redelivery failed; requeueing the message.");
-                    return self.requeue(d).await;
-                }
+        // Durable before processing only for a redelivery: that one may be crashing us.
+        match self.store.count_attempt(&key, d.redelivered).await {
+            Ok(n) if n > self.config.max_attempts => {
+                let why = Rejection::new(
+                    "too-many-attempts",
+                    format!(
+                        "processing the message was attempted {} times without success",
+                        n - 1
+                    ),
+                );
+                return self.poison(d, &key, &why).await;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                warn!(error = %e, "Counting an attempt failed; requeueing the message.");
+                return self.requeue(d).await;
             }
         }
         let event = match decode(
@@ -123,9 +125,7 @@ impl Session<'_> {
             Ok(sub) => {
                 debug!(event_id = %sub.event_id, duplicate = sub.duplicate, "Event accepted.");
                 d.acker.ack(BasicAckOptions::default()).await?;
-                if d.redelivered {
-                    let _ = self.store.forget_delivery(&key);
-                }
+                let _ = self.store.forget_delivery(&key);
                 Ok(())
             }
             Err(e) if e.is_client_error() => {
@@ -169,7 +169,7 @@ impl Session<'_> {
     }
 }
 
-/// Which message a redelivery count belongs to: the AMQP message id, else the binary-mode
+/// Which message an attempt count belongs to: the AMQP message id, else the binary-mode
 /// event id, else a hash of the body (a structured event's id is in its body).
 fn delivery_key(d: &Delivery) -> String {
     if let Some(id) = d.properties.message_id() {

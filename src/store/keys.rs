@@ -17,7 +17,7 @@
 //! | `F` | fact key (utf-8) | JSON value recorded by a step |
 //! | `L` | line (utf-8) · 0x00 · seq (u64) | run id (16): runs waiting in a line |
 //! | `K` | workflow name (utf-8) | last schedule occurrence fired (ms, u64) |
-//! | `A` | delivery key (utf-8: AMQP message id, event id or body hash) | redeliveries seen (u32) |
+//! | `A` | delivery key (utf-8: AMQP message id, event id or body hash) | processing attempts (u32) |
 
 use crate::ids::RunId;
 
@@ -162,7 +162,7 @@ pub fn outbox_seq(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(key.get(1..9)?.try_into().ok()?))
 }
 
-/// Redeliveries the AMQP ingress has seen for one message (see `Store::count_redelivery`).
+/// Processing attempts of one AMQP message (see `Store::count_attempt`).
 pub fn delivery(key: &str) -> Vec<u8> {
     let mut k = vec![DELIVERY];
     k.extend_from_slice(key.as_bytes());
