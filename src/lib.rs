@@ -15,7 +15,8 @@
 //! | [`engine`] | runs, journal, executor, retries, timers, scheduler | lapin, reqwest, sled, axum |
 //! | [`steps`] | one file per step type (observe → act → verify) | the store |
 //! | [`tenant`] | the tenant trait and domain types; `sim` in memory, `graph` over HTTP | — |
-//! | [`store`] | sled: runs, journal, dedup, timers, outbox (the only sled user) | — |
+//! | [`store`] | sled: runs, journal, dedup, timers, outbox, AMQP attempt counts (the only sled user) | — |
+//! | [`ingress`] | AMQP: topology, consume, decode, dead-letter, reconnect (the only lapin user) | sled, axum, reqwest |
 //! | [`api`] | HTTP servers: `sim_graph`, the simulated tenant over the Microsoft 365 HTTP API (the only axum user) | — |
 //! | [`cli`] | one file per subcommand | — |
 
@@ -26,6 +27,7 @@ pub mod config;
 pub mod engine;
 pub mod event;
 pub mod ids;
+pub mod ingress;
 pub mod steps;
 pub mod store;
 pub mod tenant;

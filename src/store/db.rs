@@ -263,6 +263,34 @@ impl Store {
             .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes)))
     }
 
+    /// Counts one more processing attempt of the AMQP message `key` and returns the count.
+    /// With `flush` the count is durable before this returns (a redelivered message, which
+    /// may be the one crashing the process); without, it becomes durable with the next
+    /// commit. A message whose processing keeps crashing is thus dead-lettered after a limit
+    /// even where the broker's own delivery limit behaves differently, while messages only
+    /// redelivered because a connection dropped before they were processed count nothing.
+    pub async fn count_attempt(&self, key: &str, flush: bool) -> StoreResult<u32> {
+        let next = self.tree.update_and_fetch(keys::delivery(key), |old| {
+            let n = old
+                .and_then(|v| v.try_into().ok().map(u32::from_be_bytes))
+                .unwrap_or(0);
+            Some(n.saturating_add(1).to_be_bytes().to_vec())
+        })?;
+        if flush {
+            self.durable().await?;
+        }
+        Ok(next
+            .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes))
+            .unwrap_or(1))
+    }
+
+    /// Forgets the attempt count of a message that has been settled (acked or dead-lettered).
+    /// Not flushed on its own: the next commit flushes it.
+    pub fn forget_delivery(&self, key: &str) -> StoreResult<()> {
+        self.tree.remove(keys::delivery(key))?;
+        Ok(())
+    }
+
     /// `(seq, run id)` entries under a `family · subject` prefix.
     fn seq_runs(&self, prefix: &[u8]) -> StoreResult<Vec<(u64, RunId)>> {
         let mut out = Vec::new();

@@ -17,6 +17,7 @@
 //! | `F` | fact key (utf-8) | JSON value recorded by a step |
 //! | `L` | line (utf-8) · 0x00 · seq (u64) | run id (16): runs waiting in a line |
 //! | `K` | workflow name (utf-8) | last schedule occurrence fired (ms, u64) |
+//! | `A` | delivery key (utf-8: AMQP message id, event id or body hash) | processing attempts (u32) |
 
 use crate::ids::RunId;
 
@@ -34,6 +35,7 @@ pub const HISTORY: u8 = b'H';
 pub const FACT: u8 = b'F';
 pub const LINE: u8 = b'L';
 pub const SCHEDULE: u8 = b'K';
+pub const DELIVERY: u8 = b'A';
 
 fn with_run(prefix: u8, run: &RunId) -> Vec<u8> {
     let mut k = Vec::with_capacity(17);
@@ -158,6 +160,13 @@ pub fn timer_due(key: &[u8]) -> Option<u64> {
 
 pub fn outbox_seq(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(key.get(1..9)?.try_into().ok()?))
+}
+
+/// Processing attempts of one AMQP message (see `Store::count_attempt`).
+pub fn delivery(key: &str) -> Vec<u8> {
+    let mut k = vec![DELIVERY];
+    k.extend_from_slice(key.as_bytes());
+    k
 }
 
 #[cfg(test)]

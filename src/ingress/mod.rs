@@ -1,0 +1,15 @@
+//! AMQP ingress: the only module that imports lapin. Declares the topology of DESIGN.md §5,
+//! consumes CloudEvents (structured and binary mode), submits them to the engine and acks
+//! only after the run or dedup record is durable; bad input goes to the dead-letter exchange.
+
+mod consumer;
+mod decode;
+mod poison;
+mod supervisor;
+mod topology;
+
+pub use consumer::IngressConfig;
+pub use decode::{Rejection, decode};
+pub use poison::{PoisonCounters, REASON_HEADER};
+pub use supervisor::{IngressError, run};
+pub use topology::Topology;

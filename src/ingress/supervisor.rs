@@ -1,0 +1,92 @@
+//! The outer loop: connect (with lapin's auto-recovery), declare the topology, consume; when
+//! recovery gives up, reconnect with exponential backoff. `run` returns on shutdown.
+
+use super::consumer::{Ended, IngressConfig, Session};
+use super::poison::PoisonCounters;
+use crate::engine::Engine;
+use lapin::options::{BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions};
+use lapin::types::FieldTable;
+use lapin::{Connection, ConnectionProperties, Consumer};
+use std::future::Future;
+use std::time::Duration;
+use tracing::{info, warn};
+
+const BACKOFF_MIN: Duration = Duration::from_millis(200);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngressError {
+    #[error("AMQP: {0}")]
+    Amqp(#[from] lapin::Error),
+}
+
+/// Consumes events from the broker into `engine` until `shutdown` resolves. Broker outages
+/// are retried forever (the engine keeps executing runs meanwhile).
+pub async fn run(
+    engine: &Engine,
+    config: &IngressConfig,
+    counters: &PoisonCounters,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), IngressError> {
+    tokio::pin!(shutdown);
+    let mut backoff = BACKOFF_MIN;
+    loop {
+        let attempt = tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            r = open(config) => r,
+        };
+        let why = match attempt {
+            Ok((conn, channel, consumer)) => {
+                info!(queue = %config.topology.events_queue, "AMQP ingress consuming.");
+                backoff = BACKOFF_MIN;
+                let session = Session {
+                    engine,
+                    store: engine.store(),
+                    config,
+                    counters,
+                    channel: &channel,
+                };
+                let ended = session.run(consumer, shutdown.as_mut()).await;
+                let _ = conn.close(200, "offboard ingress stopping".into()).await;
+                match ended {
+                    Ended::Shutdown => {
+                        info!("AMQP ingress stopped.");
+                        return Ok(());
+                    }
+                    Ended::Lost(why) => why,
+                }
+            }
+            Err(e) => e.to_string(),
+        };
+        warn!(error = %why, retry_in_ms = backoff.as_millis() as u64, "AMQP connection lost; reconnecting.");
+        tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+async fn open(config: &IngressConfig) -> lapin::Result<(Connection, lapin::Channel, Consumer)> {
+    let props = ConnectionProperties::default()
+        .enable_auto_recover()
+        .with_connection_name(config.connection_name.as_str().into());
+    let conn = Connection::connect(&config.url, props).await?;
+    let channel = conn.create_channel().await?;
+    config.topology.declare(&channel).await?;
+    channel
+        .basic_qos(config.prefetch, BasicQosOptions::default())
+        .await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    let consumer = channel
+        .basic_consume(
+            config.topology.events_queue.as_str().into(),
+            "offboard-ingress".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    Ok((conn, channel, consumer))
+}
