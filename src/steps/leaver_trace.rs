@@ -48,6 +48,16 @@ pub(crate) type Stop = Box<StepOutcome>;
 
 /// Finds the leaver: the newest earlier run with a `user.snapshot` step. A restore that
 /// succeeded after it means it was undone already. A ledger read error retries the step.
+/// The leaver to undo and the account as it is now: how every undo step starts.
+pub(crate) async fn leaver_and_user(
+    ctx: &StepContext<'_>,
+    tenant: &dyn crate::tenant::Tenant,
+) -> Result<(Leaver, crate::tenant::User), StepOutcome> {
+    let leaver = find(ctx).map_err(|o| *o)?;
+    let user = super::subject::resolve_user(ctx, tenant).await?;
+    Ok((leaver, user))
+}
+
 pub(crate) fn find(ctx: &StepContext<'_>) -> Result<Leaver, Stop> {
     let runs = ctx.ledger.prior_runs().map_err(|e| {
         Box::new(StepOutcome::Retry {

@@ -5,7 +5,7 @@
 
 use super::leaver_trace::{self, Leaver, LeaverRun, Stop, Trace, other_account};
 use super::restore_seats::{shortages, taken, wait_for_seats};
-use super::subject::{base_output, part_number, resolve_user, skus_by_id};
+use super::subject::{base_output, part_number, skus_by_id};
 use super::{Snapshot, StepContext, StepOutcome, StepReport};
 use crate::ids::{GroupId, SkuId};
 use crate::tenant::{AssignedLicense, DirectoryObject, ErrorKind, Group, Sku, Tenant, User};
@@ -179,12 +179,8 @@ fn plan_for(l: &LeaverRun, upn: &str) -> Result<Option<Plan>, Stop> {
 }
 
 pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
-    let leaver = match leaver_trace::find(ctx) {
-        Ok(l) => l,
-        Err(o) => return *o,
-    };
-    let user = match resolve_user(ctx, tenant).await {
-        Ok(u) => u,
+    let (leaver, user) = match leaver_trace::leaver_and_user(ctx, tenant).await {
+        Ok(found) => found,
         Err(o) => return o,
     };
     let upn = user.user_principal_name.clone();

@@ -6,7 +6,7 @@
 
 use super::leaver_trace::{self, Leaver, LeaverRun, Stop, Trace, other_account};
 use super::mailbox_convert::has_full_access;
-use super::subject::{base_output, is_exchange, mailbox_of, resolve_user, skus_by_id};
+use super::subject::{base_output, is_exchange, mailbox_of, skus_by_id};
 use super::{StepContext, StepOutcome, StepReport};
 use crate::tenant::{AutoReply, ErrorKind, MailboxType, Tenant, User};
 use crate::try_tenant;
@@ -100,12 +100,8 @@ fn done(
 }
 
 pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
-    let leaver = match leaver_trace::find(ctx) {
-        Ok(l) => l,
-        Err(o) => return *o,
-    };
-    let user = match resolve_user(ctx, tenant).await {
-        Ok(u) => u,
+    let (leaver, user) = match leaver_trace::leaver_and_user(ctx, tenant).await {
+        Ok(found) => found,
         Err(o) => return o,
     };
     let upn = user.user_principal_name.clone();

@@ -3,7 +3,7 @@
 //! revoked sessions cannot be given back (the person signs in again).
 
 use super::leaver_trace::{self, Leaver, Trace, other_account};
-use super::subject::{base_output, resolve_user};
+use super::subject::base_output;
 use super::{StepContext, StepOutcome, StepReport};
 use crate::tenant::{Tenant, User};
 use crate::try_tenant;
@@ -27,12 +27,8 @@ fn done(user: &User, enabled: bool, changed: Vec<String>, notes: Vec<String>) ->
 }
 
 pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
-    let leaver = match leaver_trace::find(ctx) {
-        Ok(l) => l,
-        Err(o) => return *o,
-    };
-    let user = match resolve_user(ctx, tenant).await {
-        Ok(u) => u,
+    let (leaver, user) = match leaver_trace::leaver_and_user(ctx, tenant).await {
+        Ok(found) => found,
         Err(o) => return o,
     };
     let upn = user.user_principal_name.clone();
