@@ -18,6 +18,8 @@
 //! | [`store`] | sled: runs, journal, dedup, timers, outbox, AMQP attempt counts (the only sled user) | — |
 //! | [`ingress`] | AMQP: topology, consume, decode, dead-letter, reconnect (the only lapin user) | sled, axum, reqwest |
 //! | [`api`] | HTTP servers: `sim_graph`, the simulated tenant over the Microsoft 365 HTTP API (the only axum user) | — |
+//! | [`signature`] | HMAC-SHA256 event signatures (`x-offboard-signature`) | — |
+//! | [`health`] | readiness of the service's dependencies | — |
 //! | [`cli`] | one file per subcommand | — |
 
 pub mod api;
@@ -26,8 +28,10 @@ pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod event;
+pub mod health;
 pub mod ids;
 pub mod ingress;
+pub mod signature;
 pub mod steps;
 pub mod store;
 pub mod tenant;
