@@ -12,6 +12,9 @@ pub struct Config {
     pub http_addr: Option<String>,
     pub admin_token: Option<String>,
     pub amqp_url: Option<String>,
+    /// Put in front of every exchange and queue name of the AMQP topology (several
+    /// deployments on one broker; tests).
+    pub amqp_prefix: Option<String>,
     /// `sim` (default) or `graph`.
     pub tenant: Option<String>,
     pub sim_scenario: Option<PathBuf>,
@@ -31,6 +34,9 @@ pub struct Config {
     pub event_key: Option<String>,
     /// Runs executing at once (default 256).
     pub concurrency: Option<usize>,
+    /// How long a stopping service waits for running step attempts to finish (humantime,
+    /// default `30s`); attempts still running then are abandoned and repeated on restart.
+    pub shutdown_grace: Option<String>,
 }
 
 /// Secrets (admin token, client secret, event key) print as `***`.
@@ -42,7 +48,8 @@ impl std::fmt::Debug for Config {
             .field("workflows_dir", &self.workflows_dir)
             .field("http_addr", &self.http_addr)
             .field("admin_token", &hidden(&self.admin_token))
-            .field("amqp_url", &self.amqp_url)
+            .field("amqp_url", &self.amqp_url.as_deref().map(redact_url))
+            .field("amqp_prefix", &self.amqp_prefix)
             .field("tenant", &self.tenant)
             .field("sim_scenario", &self.sim_scenario)
             .field("tenant_id", &self.tenant_id)
@@ -58,7 +65,20 @@ impl std::fmt::Debug for Config {
             .field("backup_url", &self.backup_url)
             .field("event_key", &hidden(&self.event_key))
             .field("concurrency", &self.concurrency)
+            .field("shutdown_grace", &self.shutdown_grace)
             .finish()
+    }
+}
+
+/// `amqp://user:password@host/vhost` without the password (logs, Debug).
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -107,7 +127,8 @@ impl Config {
         env!(
             data_dir => "OFFBOARD_DATA_DIR", workflows_dir => "OFFBOARD_WORKFLOWS_DIR",
             http_addr => "OFFBOARD_HTTP_ADDR", admin_token => "OFFBOARD_ADMIN_TOKEN",
-            amqp_url => "OFFBOARD_AMQP_URL", tenant => "OFFBOARD_TENANT",
+            amqp_url => "OFFBOARD_AMQP_URL", amqp_prefix => "OFFBOARD_AMQP_PREFIX",
+            shutdown_grace => "OFFBOARD_SHUTDOWN_GRACE", tenant => "OFFBOARD_TENANT",
             sim_scenario => "OFFBOARD_SIM_SCENARIO", tenant_id => "OFFBOARD_TENANT_ID",
             client_id => "OFFBOARD_CLIENT_ID", client_secret => "OFFBOARD_CLIENT_SECRET",
             client_cert => "OFFBOARD_CLIENT_CERT", login_url => "OFFBOARD_LOGIN_URL",
@@ -132,7 +153,27 @@ impl Config {
                 message: format!("`{t}` is neither `sim` nor `graph`"),
             });
         }
+        if let Some(g) = &self.shutdown_grace {
+            humantime::parse_duration(g).map_err(|e| ConfigError::Env {
+                var: "OFFBOARD_SHUTDOWN_GRACE".into(),
+                message: format!("`{g}` is not a duration such as `30s`: {e}"),
+            })?;
+        }
         Ok(())
+    }
+
+    /// See `shutdown_grace` (checked when the configuration is loaded).
+    pub fn shutdown_grace(&self) -> std::time::Duration {
+        self.shutdown_grace
+            .as_deref()
+            .and_then(|g| humantime::parse_duration(g).ok())
+            .unwrap_or(std::time::Duration::from_secs(30))
+    }
+
+    pub fn http_addr(&self) -> String {
+        self.http_addr
+            .clone()
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -191,5 +232,14 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("OFFBOARD_TENANT"));
         assert!(toml::from_str::<Config>("data_dri = \"x\"").is_err());
+        let err = Config::default()
+            .apply_env(|k| (k == "OFFBOARD_SHUTDOWN_GRACE").then(|| "soon".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("OFFBOARD_SHUTDOWN_GRACE"));
+        assert_eq!(
+            redact_url("amqp://svc:hunter2@mq:5672/%2f"),
+            "amqp://svc:***@mq:5672/%2f"
+        );
+        assert_eq!(redact_url("amqp://mq:5672"), "amqp://mq:5672");
     }
 }

@@ -9,10 +9,13 @@ mod common;
 use common::{TestEnv, example_tenant, repo_workflows};
 use lapin::options::{
     BasicGetOptions, BasicNackOptions, BasicPublishOptions, ConfirmSelectOptions,
+    QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use offboard::health::Health;
 use offboard::ingress::{self, IngressConfig, PoisonCounters, REASON_HEADER, Topology};
+use offboard::signature::{EventKey, SIGNATURE_HEADER};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -80,7 +83,7 @@ impl Rig {
         let counters = self.counters.clone();
         let mut rx = self.stop.subscribe();
         self.ingress = Some(tokio::spawn(async move {
-            ingress::run(&engine, &config, &counters, async move {
+            ingress::run(&engine, &config, &counters, &Health::new(), async move {
                 let _ = rx.wait_for(|s| *s).await;
             })
             .await
@@ -170,6 +173,38 @@ impl Rig {
         );
     }
 
+    /// Messages ready in the events queue (not delivered, or requeued).
+    async fn queue_depth(&self) -> u32 {
+        self.ch
+            .queue_declare(
+                self.config.topology.events_queue.as_str().into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap()
+            .message_count()
+    }
+
+    /// Waits until every published message was delivered, stops the ingress (which settles
+    /// the messages in hand) and checks that none went back to the queue.
+    async fn settle(&mut self) {
+        for _ in 0..2000 {
+            if self.queue_depth().await == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let _ = self.stop.send(true);
+        if let Some(h) = self.ingress.take() {
+            h.await.unwrap();
+        }
+        assert_eq!(self.queue_depth().await, 0, "messages were left unsettled");
+    }
+
     async fn stop(mut self) {
         let _ = self.stop.send(true);
         if let Some(h) = self.ingress.take() {
@@ -196,12 +231,10 @@ async fn each_event_makes_exactly_one_run_and_republishing_makes_none() {
         rig.publish_event(&leaver(id, &format!("user{i}@contoso.com")))
             .await;
     }
-    // One consumer handles messages in order: once the marker is in, the repeats are too.
-    let marker = "evt-marker".to_string();
-    rig.publish_event(&leaver(&marker, "marker@contoso.com"))
-        .await;
-    rig.wait_events(std::slice::from_ref(&marker)).await;
-    assert_eq!(rig.run_count(), 51, "a repeated event id made a second run");
+    // Messages are processed side by side: once all were delivered, stopping the ingress
+    // settles the ones in hand; an unsettled one would be back in the queue.
+    rig.settle().await;
+    assert_eq!(rig.run_count(), 50, "a repeated event id made a second run");
     assert_eq!(rig.counters.total(), 0);
     rig.stop().await;
 }
@@ -270,6 +303,111 @@ async fn each_kind_of_poison_is_dead_lettered_with_its_reason() {
     rig.wait_events(&["good".to_string()]).await;
     assert_eq!(rig.run_count(), 1);
     assert_eq!(rig.counters.total(), 4);
+    rig.stop().await;
+}
+
+/// `x-offboard-signature` as an AMQP header.
+fn signed_props(signature: &str) -> BasicProperties {
+    let mut h = FieldTable::default();
+    h.insert(
+        SIGNATURE_HEADER.into(),
+        AMQPValue::LongString(LongString::from(signature)),
+    );
+    BasicProperties::default().with_headers(h)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_key_only_correctly_signed_events_become_runs() {
+    let key = EventKey::new("test-signing-key").unwrap();
+    let k = key.clone();
+    let mut rig = Rig::start("signed", move |c| c.event_key = Some(k)).await;
+    rig.start_ingress();
+    let body = |id: &str, who: &str| serde_json::to_vec(&leaver(id, who)).unwrap();
+
+    rig.publish_event(&leaver("s-unsigned", "a@contoso.com"))
+        .await;
+    let forged = EventKey::new("not-the-key").unwrap();
+    let b = body("s-forged", "b@contoso.com");
+    rig.publish(&b, signed_props(&forged.sign(&b))).await;
+    // A correctly signed body under someone else's attributes (binary mode): the signature
+    // covers the attributes, so the subject cannot be swapped.
+    let mut h = FieldTable::default();
+    for (k, v) in [
+        ("specversion", "1.0"),
+        ("id", "s-swapped"),
+        ("type", "hr.leaver"),
+        ("source", "tests"),
+        ("subject", "victim@contoso.com"),
+        ("time", "2026-11-01T09:00:00Z"),
+    ] {
+        h.insert(
+            format!("cloudEvents:{k}").into(),
+            AMQPValue::LongString(LongString::from(v)),
+        );
+    }
+    h.insert(
+        SIGNATURE_HEADER.into(),
+        AMQPValue::LongString(LongString::from(key.sign(b"{}"))),
+    );
+    rig.publish(b"{}", BasicProperties::default().with_headers(h.clone()))
+        .await;
+    // Correctly signed, structured and binary.
+    let good = body("s-good", "c@contoso.com");
+    rig.publish(&good, signed_props(&key.sign(&good))).await;
+    let mut signed = String::new();
+    let mut attrs: Vec<(String, String)> = h
+        .inner()
+        .iter()
+        .filter(|(k, _)| k.as_str().starts_with("cloudEvents:"))
+        .map(|(k, v)| match v {
+            AMQPValue::LongString(s) => {
+                (k.to_string(), String::from_utf8_lossy(s.as_bytes()).into())
+            }
+            _ => unreachable!(),
+        })
+        .collect();
+    for (k, v) in attrs.iter_mut() {
+        if k == "cloudEvents:id" {
+            *v = "s-binary".into();
+        }
+    }
+    attrs.sort();
+    for (k, v) in &attrs {
+        signed.push_str(&format!("{k}={v}\n"));
+    }
+    signed.push('\n');
+    signed.push_str("{}");
+    let mut hb = FieldTable::default();
+    for (k, v) in &attrs {
+        hb.insert(
+            k.as_str().into(),
+            AMQPValue::LongString(LongString::from(v.as_str())),
+        );
+    }
+    hb.insert(
+        SIGNATURE_HEADER.into(),
+        AMQPValue::LongString(LongString::from(key.sign(signed.as_bytes()))),
+    );
+    rig.publish(b"{}", BasicProperties::default().with_headers(hb))
+        .await;
+
+    let dead = rig.dead_letters(2).await;
+    assert_eq!(
+        dead.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["bad-signature", "unsigned"]
+    );
+    rig.wait_events(&["s-good".to_string(), "s-binary".to_string()])
+        .await;
+    rig.settle().await;
+    let store = rig.env.engine.store();
+    for refused in ["s-unsigned", "s-forged", "s-swapped"] {
+        assert!(
+            store.event(refused).unwrap().is_none(),
+            "{refused} was admitted"
+        );
+    }
+    assert_eq!(rig.run_count(), 2);
+    assert_eq!(rig.counters.total(), 3);
     rig.stop().await;
 }
 
@@ -374,7 +512,7 @@ async fn broker_closing_the_connection_mid_stream_loses_and_duplicates_nothing()
     let mut mid_stream = 0;
     // Three rounds: find the ingress connection, publish a batch, and as soon as the ingress
     // works through it the broker closes the connection under it.
-    for (round, batch) in ids.chunks(1500).enumerate() {
+    for batch in ids.chunks(1500) {
         let name = rig.config.connection_name.clone();
         let mut pid = None;
         for _ in 0..100 {
@@ -388,27 +526,31 @@ async fn broker_closing_the_connection_mid_stream_loses_and_duplicates_nothing()
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let pid = pid.expect("the ingress connection never showed up");
-        for id in batch {
-            rig.publish_event(&leaver(id, &format!("{id}@contoso.com")))
-                .await;
-        }
-        while rig.env.engine.store().event(&batch[0]).unwrap().is_none() {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        if tokio::task::spawn_blocking(move || close_from_broker(&pid))
-            .await
-            .unwrap()
-        {
-            closes += 1;
-        }
-        let done = (round + 1) * batch.len();
-        let store = rig.env.engine.store();
-        if ids[..done]
-            .iter()
-            .any(|id| store.event(id).unwrap().is_none())
-        {
-            mid_stream += 1;
-        }
+        // The ingress keeps up with a publisher, so the batch is published at a steady pace
+        // (about 3 s) while `rabbitmqctl` (about 1.5 s to act) closes the connection.
+        let publish = async {
+            for chunk in batch.chunks(10) {
+                for id in chunk {
+                    rig.publish_event(&leaver(id, &format!("{id}@contoso.com")))
+                        .await;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        let close = async {
+            while rig.env.engine.store().event(&batch[0]).unwrap().is_none() {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            let closed = tokio::task::spawn_blocking(move || close_from_broker(&pid))
+                .await
+                .unwrap();
+            let store = rig.env.engine.store();
+            let pending = batch.iter().any(|id| store.event(id).unwrap().is_none());
+            (closed, pending)
+        };
+        let ((), (closed, pending)) = tokio::join!(publish, close);
+        closes += usize::from(closed);
+        mid_stream += usize::from(pending);
     }
     rig.wait_events(&ids).await;
     assert_eq!(closes, 3, "the test could not close the ingress connection");

@@ -1,12 +1,15 @@
-//! One consuming session on one channel: decode → `engine.submit` → ack after it returns
-//! (the run or dedup record is durable). Store trouble → nack with requeue; input the engine
+//! One consuming session on one channel: verify + decode → `engine.submit` → ack after it
+//! returns (the run or dedup record is durable). Store trouble → nack with requeue; input the engine
 //! refuses or a message that keeps failing → dead-letter, then ack.
 
 use super::decode::{BINARY_PREFIX, Rejection, decode};
+use super::order::{Place, SubjectOrder};
 use super::poison::{PoisonCounters, dead_letter};
+use super::signed;
 use super::topology::Topology;
 use crate::engine::Engine;
-use crate::store::Store;
+use crate::event::CloudEvent;
+use crate::signature::EventKey;
 use futures_lite::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions};
@@ -15,6 +18,8 @@ use lapin::{Channel, Consumer};
 use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
 /// What the ingress needs besides the engine.
@@ -32,6 +37,8 @@ pub struct IngressConfig {
     pub max_attempts: u32,
     /// The connection's name as the broker shows it (management UI, `rabbitmqctl`).
     pub connection_name: String,
+    /// When set, messages without a valid `x-offboard-signature` are dead-lettered.
+    pub event_key: Option<EventKey>,
 }
 
 impl IngressConfig {
@@ -43,6 +50,7 @@ impl IngressConfig {
             max_body: 1024 * 1024,
             max_attempts: 5,
             connection_name: "offboard-ingress".into(),
+            event_key: None,
         }
     }
 }
@@ -54,49 +62,75 @@ pub enum Ended {
     Lost(String),
 }
 
-pub struct Session<'a> {
-    pub engine: &'a Engine,
-    pub store: &'a Store,
-    pub config: &'a IngressConfig,
-    pub counters: &'a PoisonCounters,
-    pub channel: &'a Channel,
+/// One consuming session. Deliveries are decoded in order, then processed side by side (up
+/// to the prefetch limit), each person's events in delivery order ([`SubjectOrder`]).
+#[derive(Clone)]
+pub struct Session {
+    pub engine: Engine,
+    pub config: Arc<IngressConfig>,
+    pub counters: Arc<PoisonCounters>,
+    pub channel: Channel,
 }
 
-impl Session<'_> {
-    /// Consumes until shutdown or until the connection is lost for good.
+impl Session {
+    /// Consumes until shutdown or until the connection is lost for good; then waits for the
+    /// messages in hand to be settled (or, on a dead channel, left to redelivery).
     pub async fn run(
         &self,
         mut consumer: Consumer,
         mut shutdown: Pin<&mut impl Future<Output = ()>>,
     ) -> Ended {
-        loop {
+        let mut order = SubjectOrder::default();
+        let mut in_hand = JoinSet::new();
+        let ended = loop {
+            while in_hand.try_join_next().is_some() {}
             let next = tokio::select! {
-                () = &mut shutdown => return Ended::Shutdown,
+                () = &mut shutdown => break Ended::Shutdown,
                 next = consumer.next() => next,
             };
             match next {
-                None => return Ended::Lost("the consumer was cancelled".into()),
+                None => break Ended::Lost("the consumer was cancelled".into()),
                 Some(Err(e)) => {
                     if let Err(e) = self.channel.wait_for_recovery(e).await {
-                        return Ended::Lost(e.to_string());
+                        break Ended::Lost(e.to_string());
                     }
                     debug!("AMQP channel recovered.");
                 }
                 Some(Ok(delivery)) => {
-                    if let Err(e) = self.handle(&delivery).await {
-                        // An ack or nack on a channel that died: the broker redelivers the
-                        // message and dedup by event id makes that harmless.
-                        warn!(error = %e, "Settling a message failed; the broker will redeliver it.");
-                    }
+                    let decoded = self.decode(&delivery);
+                    let place = decoded.as_ref().ok().map(|ev| order.enter(&ev.subject));
+                    let session = self.clone();
+                    in_hand.spawn(async move {
+                        if let Err(e) = session.handle(&delivery, decoded, place).await {
+                            // An ack or nack on a channel that died: the broker redelivers the
+                            // message and dedup by event id makes that harmless.
+                            warn!(error = %e, "Settling a message failed; the broker will redeliver it.");
+                        }
+                    });
                 }
             }
-        }
+        };
+        while in_hand.join_next().await.is_some() {}
+        ended
     }
 
-    async fn handle(&self, d: &Delivery) -> lapin::Result<()> {
+    fn decode(&self, d: &Delivery) -> Result<CloudEvent, Rejection> {
+        let headers = d.properties.headers().as_ref();
+        if d.data.len() <= self.config.max_body {
+            signed::check(self.config.event_key.as_ref(), headers, &d.data)?;
+        }
+        decode(headers, &d.data, self.config.max_body)
+    }
+
+    async fn handle(
+        &self,
+        d: &Delivery,
+        decoded: Result<CloudEvent, Rejection>,
+        place: Option<Place>,
+    ) -> lapin::Result<()> {
         let key = delivery_key(d);
         // Durable before processing only for a redelivery: that one may be crashing us.
-        match self.store.count_attempt(&key, d.redelivered).await {
+        match self.engine.store().count_attempt(&key, d.redelivered).await {
             Ok(n) if n > self.config.max_attempts => {
                 let why = Rejection::new(
                     "too-many-attempts",
@@ -113,19 +147,19 @@ impl Session<'_> {
                 return self.requeue(d).await;
             }
         }
-        let event = match decode(
-            d.properties.headers().as_ref(),
-            &d.data,
-            self.config.max_body,
-        ) {
+        let event = match decoded {
             Ok(ev) => ev,
             Err(why) => return self.poison(d, &key, &why).await,
         };
+        let Some(mut place) = place else {
+            return self.requeue(d).await;
+        };
+        place.wait_turn().await;
         match self.engine.submit(event).await {
             Ok(sub) => {
                 debug!(event_id = %sub.event_id, duplicate = sub.duplicate, "Event accepted.");
                 d.acker.ack(BasicAckOptions::default()).await?;
-                let _ = self.store.forget_delivery(&key);
+                let _ = self.engine.store().forget_delivery(&key);
                 Ok(())
             }
             Err(e) if e.is_client_error() => {
@@ -145,9 +179,9 @@ impl Session<'_> {
 
     async fn poison(&self, d: &Delivery, key: &str, why: &Rejection) -> lapin::Result<()> {
         let topology = &self.config.topology;
-        if dead_letter(self.channel, topology, d, why, self.counters).await? {
+        if dead_letter(&self.channel, topology, d, why, &self.counters).await? {
             d.acker.ack(BasicAckOptions::default()).await?;
-            let _ = self.store.forget_delivery(key);
+            let _ = self.engine.store().forget_delivery(key);
             Ok(())
         } else {
             warn!(

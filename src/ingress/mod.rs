@@ -4,12 +4,16 @@
 
 mod consumer;
 mod decode;
+mod order;
+mod outcomes;
 mod poison;
+mod signed;
 mod supervisor;
 mod topology;
 
 pub use consumer::IngressConfig;
 pub use decode::{Rejection, decode};
+pub use outcomes::AmqpOutcomes;
 pub use poison::{PoisonCounters, REASON_HEADER};
 pub use supervisor::{IngressError, run};
 pub use topology::Topology;

@@ -25,6 +25,8 @@ pub struct PoisonCounters {
     pub oversized: AtomicU64,
     pub rejected_by_engine: AtomicU64,
     pub too_many_attempts: AtomicU64,
+    pub unsigned: AtomicU64,
+    pub bad_signature: AtomicU64,
 }
 
 impl PoisonCounters {
@@ -36,6 +38,8 @@ impl PoisonCounters {
             "unknown-type" => &self.unknown_type,
             "oversized" => &self.oversized,
             "too-many-attempts" => &self.too_many_attempts,
+            "unsigned" => &self.unsigned,
+            "bad-signature" => &self.bad_signature,
             _ => &self.rejected_by_engine,
         };
         c.fetch_add(1, Ordering::Relaxed);
@@ -51,6 +55,8 @@ impl PoisonCounters {
             &self.oversized,
             &self.rejected_by_engine,
             &self.too_many_attempts,
+            &self.unsigned,
+            &self.bad_signature,
         ]
         .iter()
         .map(|c| c.load(Ordering::Relaxed))

@@ -4,15 +4,19 @@
 use super::consumer::{Ended, IngressConfig, Session};
 use super::poison::PoisonCounters;
 use crate::engine::Engine;
+use crate::health::Health;
 use lapin::options::{BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions};
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties, Consumer};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::{info, warn};
 
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// The readiness component this loop reports.
+pub const COMPONENT: &str = "broker";
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngressError {
@@ -25,11 +29,14 @@ pub enum IngressError {
 pub async fn run(
     engine: &Engine,
     config: &IngressConfig,
-    counters: &PoisonCounters,
+    counters: &Arc<PoisonCounters>,
+    health: &Health,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), IngressError> {
     tokio::pin!(shutdown);
     let mut backoff = BACKOFF_MIN;
+    let shared = Arc::new(config.clone());
+    health.set(COMPONENT, false, "connecting");
     loop {
         let attempt = tokio::select! {
             () = &mut shutdown => return Ok(()),
@@ -38,18 +45,23 @@ pub async fn run(
         let why = match attempt {
             Ok((conn, channel, consumer)) => {
                 info!(queue = %config.topology.events_queue, "AMQP ingress consuming.");
+                health.set(
+                    COMPONENT,
+                    true,
+                    format!("consuming {}", config.topology.events_queue),
+                );
                 backoff = BACKOFF_MIN;
                 let session = Session {
-                    engine,
-                    store: engine.store(),
-                    config,
-                    counters,
-                    channel: &channel,
+                    engine: engine.clone(),
+                    config: shared.clone(),
+                    counters: counters.clone(),
+                    channel: channel.clone(),
                 };
                 let ended = session.run(consumer, shutdown.as_mut()).await;
                 let _ = conn.close(200, "offboard ingress stopping".into()).await;
                 match ended {
                     Ended::Shutdown => {
+                        health.set(COMPONENT, false, "stopped");
                         info!("AMQP ingress stopped.");
                         return Ok(());
                     }
@@ -58,6 +70,7 @@ pub async fn run(
             }
             Err(e) => e.to_string(),
         };
+        health.set(COMPONENT, false, format!("broker unreachable: {why}"));
         warn!(error = %why, retry_in_ms = backoff.as_millis() as u64, "AMQP connection lost; reconnecting.");
         tokio::select! {
             () = &mut shutdown => return Ok(()),
