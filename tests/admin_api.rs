@@ -55,6 +55,8 @@ impl Api {
         let server = tokio::spawn(serve(listener, state, async move {
             let _ = rx.await;
         }));
+        // reqwest is built without a TLS crypto provider of its own (see the Graph connector).
+        offboard::tenant::graph::install_crypto_provider();
         Api {
             env,
             health,
