@@ -241,6 +241,41 @@ async fn size_and_media_type_are_checked() {
     api.stop().await;
 }
 
+/// A chunked body has no `Content-Length`: the limit is enforced while reading.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunked_body_over_1_mib_is_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let api = Api::start(None, None).await;
+    let addr = api.base.trim_start_matches("http://").to_string();
+    let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (mut rd, mut wr) = stream.into_split();
+    let chunk = vec![b' '; 64 * 1024];
+    let writer = tokio::spawn(async move {
+        let head = format!(
+            "POST /api/v1/events HTTP/1.1\r\nhost: {addr}\r\ntransfer-encoding: chunked\r\n\r\n"
+        );
+        wr.write_all(head.as_bytes()).await?;
+        for _ in 0..(MAX_EVENT_BYTES / chunk.len() + 2) {
+            wr.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                .await?;
+            wr.write_all(&chunk).await?;
+            wr.write_all(b"\r\n").await?;
+        }
+        wr.write_all(b"0\r\n\r\n").await
+    });
+    let mut answer = Vec::new();
+    // The server closes the connection after refusing; the timeout only bounds a hang.
+    let read = rd.read_to_end(&mut answer);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), read).await;
+    let _ = writer.await;
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains(r#""error":"too-large""#), "{text}");
+    let (_, list) = api.get("/api/v1/runs").await;
+    assert_eq!(list["runs"], json!([]));
+    api.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_an_event_key_only_correctly_signed_events_are_admitted() {
     let api = Api::start(None, Some("s3cret")).await;
