@@ -45,6 +45,19 @@ pub enum EventError {
     UnknownType(String),
 }
 
+impl EventError {
+    /// Machine-readable code, the same for every way in (AMQP `x-offboard-reason`, HTTP API
+    /// `error`): `invalid-json`, `missing-attribute`, `invalid-attribute`, `unknown-type`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EventError::InvalidJson(_) => "invalid-json",
+            EventError::Missing(_) => "missing-attribute",
+            EventError::Invalid { .. } => "invalid-attribute",
+            EventError::UnknownType(_) => "unknown-type",
+        }
+    }
+}
+
 impl CloudEvent {
     /// Decodes and validates a structured-mode CloudEvent body.
     pub fn from_json(body: &[u8]) -> Result<Self, EventError> {
@@ -259,6 +272,24 @@ mod tests {
             CloudEvent::from_json(b"{not json"),
             Err(EventError::InvalidJson(_))
         ));
+    }
+
+    #[test]
+    fn each_event_error_has_its_code() {
+        let code = |v: Value| CloudEvent::from_value(v).unwrap_err().code();
+        let mut v = leaver();
+        v.as_object_mut().unwrap().remove("time");
+        assert_eq!(code(v), "missing-attribute");
+        let mut v = leaver();
+        v["type"] = json!("hr.fired");
+        assert_eq!(code(v), "unknown-type");
+        let mut v = leaver();
+        v["time"] = json!("yesterday");
+        assert_eq!(code(v), "invalid-attribute");
+        assert_eq!(
+            CloudEvent::from_json(b"[1").unwrap_err().code(),
+            "invalid-json"
+        );
     }
 
     #[test]

@@ -30,13 +30,7 @@ impl Rejection {
 
 impl From<EventError> for Rejection {
     fn from(e: EventError) -> Self {
-        let code = match e {
-            EventError::InvalidJson(_) => "invalid-json",
-            EventError::Missing(_) => "missing-attribute",
-            EventError::Invalid { .. } => "invalid-attribute",
-            EventError::UnknownType(_) => "unknown-type",
-        };
-        Rejection::new(code, e.to_string())
+        Rejection::new(e.code(), e.to_string())
     }
 }
 

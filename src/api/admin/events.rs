@@ -1,0 +1,129 @@
+//! `POST /api/v1/events`: a structured-mode CloudEvent in, runs out. Order of checks: media
+//! type (415), size (413), signature over the exact bytes before any parsing (403), event
+//! decoding (400, the codes of [`EventError::code`](crate::event::EventError::code)), then
+//! admission (202 new, 200 duplicate, 422 refused by the engine, 503 store trouble).
+
+use super::error::AdminError;
+use super::state::AdminState;
+use crate::event::CloudEvent;
+use crate::signature::{SIGNATURE_HEADER, SignatureError};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_lite::StreamExt;
+
+/// The largest event body accepted (1 MiB).
+pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
+
+const MEDIA_TYPES: [&str; 2] = ["application/cloudevents+json", "application/json"];
+
+pub async fn submit(
+    State(st): State<AdminState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AdminError> {
+    check_media_type(&headers)?;
+    let bytes = read_limited(&headers, body).await?;
+    if let Some(key) = &st.event_key {
+        let verified = match headers.get(SIGNATURE_HEADER).map(|v| v.to_str()) {
+            None => key.verify(&bytes, None),
+            Some(Ok(v)) => key.verify(&bytes, Some(v)),
+            Some(Err(_)) => Err(SignatureError::Malformed("it is not ASCII".into())),
+        };
+        verified.map_err(|e| AdminError::new(StatusCode::FORBIDDEN, e.code(), e.to_string()))?;
+    }
+    let event = CloudEvent::from_json(&bytes).map_err(|e| {
+        AdminError::bad_request(
+            e.code(),
+            format!("{e}; send a CloudEvents 1.0 event in structured JSON (README \"Events\")"),
+        )
+    })?;
+    let submission = st.engine.submit(event).await?;
+    let status = if submission.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((status, Json(submission)).into_response())
+}
+
+/// `application/cloudevents+json`, `application/json` (parameters such as `charset` are
+/// ignored) or no `Content-Type` at all.
+fn check_media_type(headers: &HeaderMap) -> Result<(), AdminError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let given = value.to_str().unwrap_or("");
+    let essence = given.split(';').next().unwrap_or("").trim();
+    if MEDIA_TYPES.iter().any(|m| essence.eq_ignore_ascii_case(m)) {
+        return Ok(());
+    }
+    Err(AdminError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+        format!(
+            "Content-Type `{given}` is not accepted; send the event as `{}` (or `{}`)",
+            MEDIA_TYPES[0], MEDIA_TYPES[1]
+        ),
+    ))
+}
+
+fn too_large() -> AdminError {
+    AdminError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too-large",
+        format!(
+            "the event body is larger than {MAX_EVENT_BYTES} bytes (1 MiB); keep large data out of the event"
+        ),
+    )
+}
+
+/// The whole body, refusing it as soon as it passes [`MAX_EVENT_BYTES`].
+async fn read_limited(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, AdminError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_EVENT_BYTES as u64) {
+        return Err(too_large());
+    }
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            AdminError::bad_request(
+                "unreadable-body",
+                format!("the request body could not be read ({e}); send it again"),
+            )
+        })?;
+        if buf.len() + chunk.len() > MAX_EVENT_BYTES {
+            return Err(too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn media_types_ignore_case_and_parameters() {
+        let mut h = HeaderMap::new();
+        assert!(check_media_type(&h).is_ok());
+        for ok in [
+            "application/cloudevents+json; charset=utf-8",
+            "Application/JSON",
+        ] {
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ok));
+            assert!(check_media_type(&h).is_ok(), "{ok}");
+        }
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        let e = check_media_type(&h).unwrap_err();
+        assert_eq!((e.status.as_u16(), e.code), (415, "unsupported-media-type"));
+    }
+}

@@ -1,0 +1,114 @@
+//! The query of `GET /api/v1/runs`: `status`, `subject`, `workflow`, `limit`, `after`. An
+//! empty value means "not given"; an unknown parameter is refused so a typo never silently
+//! widens the listing.
+
+use super::error::AdminError;
+use crate::engine::RunStatus;
+use crate::ids::RunId;
+
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 1000;
+
+const STATUSES: &str = "pending, running, waiting, succeeded, failed, blocked, cancelled";
+const PARAMS: &str = "status, subject, workflow, limit, after";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub status: Option<RunStatus>,
+    pub subject: Option<String>,
+    pub workflow: Option<String>,
+    pub limit: usize,
+    /// Only runs with an id greater than this (the `next` of the previous page).
+    pub after: Option<RunId>,
+}
+
+fn bad(message: String) -> AdminError {
+    AdminError::bad_request("bad-query", message)
+}
+
+impl ListQuery {
+    /// From the decoded `(name, value)` pairs of the query string.
+    pub fn parse(pairs: &[(String, String)]) -> Result<Self, AdminError> {
+        let mut q = ListQuery {
+            status: None,
+            subject: None,
+            workflow: None,
+            limit: DEFAULT_LIMIT,
+            after: None,
+        };
+        for (name, value) in pairs {
+            let value = value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            match name.as_str() {
+                "status" => {
+                    let s = RunStatus::parse(value).ok_or_else(|| {
+                        bad(format!("unknown status `{value}`; use one of: {STATUSES}"))
+                    })?;
+                    q.status = Some(s);
+                }
+                "subject" => q.subject = Some(value.to_string()),
+                "workflow" => q.workflow = Some(value.to_string()),
+                "limit" => {
+                    q.limit = value
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=MAX_LIMIT).contains(n))
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "limit `{value}` is not a whole number from 1 to {MAX_LIMIT}; page with `after` for more"
+                            ))
+                        })?;
+                }
+                "after" => {
+                    let id = RunId::parse(value).ok_or_else(|| {
+                        bad(format!(
+                            "after `{value}` is not a run id; pass the `next` value of the previous page"
+                        ))
+                    })?;
+                    q.after = Some(id);
+                }
+                other => {
+                    return Err(bad(format!(
+                        "unknown query parameter `{other}`; the parameters are: {PARAMS}"
+                    )));
+                }
+            }
+        }
+        Ok(q)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<ListQuery, AdminError> {
+        let owned: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ListQuery::parse(&owned)
+    }
+
+    #[test]
+    fn defaults_and_empty_values() {
+        let q = parse(&[("status", ""), ("subject", " ")]).unwrap();
+        assert_eq!(q.limit, DEFAULT_LIMIT);
+        assert_eq!((q.status, q.subject), (None, None));
+    }
+
+    #[test]
+    fn every_bad_value_is_named() {
+        let msg = |p: &[(&str, &str)]| parse(p).unwrap_err().message;
+        assert!(msg(&[("status", "done")]).contains("succeeded"));
+        assert!(msg(&[("limit", "1001")]).contains("1000"));
+        assert!(msg(&[("limit", "0")]).contains("limit"));
+        assert!(msg(&[("after", "x")]).contains("run id"));
+        assert!(msg(&[("state", "waiting")]).contains("status, subject"));
+        let q = parse(&[("status", "waiting"), ("limit", "1000")]).unwrap();
+        assert_eq!((q.status, q.limit), (Some(RunStatus::Waiting), 1000));
+    }
+}

@@ -1,0 +1,76 @@
+//! `GET /api/v1/runs` (filtered, paged by run id, oldest first) and `GET /api/v1/runs/{id}`
+//! (one run with its event and journal).
+
+use super::error::AdminError;
+use super::list_query::ListQuery;
+use super::state::AdminState;
+use super::views::{RunDetail, RunSummary};
+use crate::engine::EngineError;
+use crate::ids::RunId;
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use serde_json::{Value, json};
+
+pub async fn list(State(st): State<AdminState>, uri: Uri) -> Result<Json<Value>, AdminError> {
+    let pairs = Query::<Vec<(String, String)>>::try_from_uri(&uri)
+        .map_err(|e| {
+            AdminError::bad_request(
+                "bad-query",
+                format!("the query string cannot be decoded ({e}); percent-encode its values"),
+            )
+        })?
+        .0;
+    let q = ListQuery::parse(&pairs)?;
+    let engine = st.engine.clone();
+    let (status, subject, workflow) = (q.status, q.subject.clone(), q.workflow.clone());
+    // A full scan of the runs: off the async workers.
+    let mut runs = tokio::task::spawn_blocking(move || {
+        engine.list_runs(status, subject.as_deref(), workflow.as_deref())
+    })
+    .await
+    .map_err(|e| AdminError::internal(format!("listing the runs failed: {e}")))??;
+    runs.sort_by_key(|r| r.id);
+    if let Some(after) = q.after {
+        runs.retain(|r| r.id > after);
+    }
+    let more = runs.len() > q.limit;
+    runs.truncate(q.limit);
+    let next = if more {
+        runs.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let views: Vec<RunSummary> = runs.iter().map(RunSummary::of).collect();
+    Ok(Json(json!({ "runs": views, "next": next })))
+}
+
+pub async fn show(
+    State(st): State<AdminState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, AdminError> {
+    let text = id.map(|p| p.0).unwrap_or_default();
+    let id = RunId::parse(&text).ok_or_else(|| {
+        AdminError::bad_request(
+            "bad-run-id",
+            format!("`{text}` is not a run id; run ids are UUIDs as listed by GET /api/v1/runs"),
+        )
+    })?;
+    let view = st.engine.run_view(&id).map_err(|e| match e {
+        EngineError::UnknownRun(_) => AdminError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("run {id} does not exist; GET /api/v1/runs lists the runs"),
+        ),
+        other => other.into(),
+    })?;
+    let detail = RunDetail {
+        run: RunSummary::of(&view.run),
+        event: &view.run.event,
+        journal: &view.journal,
+    };
+    let body = serde_json::to_value(&detail)
+        .map_err(|e| AdminError::internal(format!("run {id} cannot be shown: {e}")))?;
+    Ok(Json(body))
+}

@@ -1,0 +1,38 @@
+//! The router (routes, JSON fallbacks, the token check around everything) and [`serve`].
+
+use super::state::AdminState;
+use super::{auth, error, events, probes, runs};
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+use std::future::Future;
+use tokio::net::TcpListener;
+use tracing::info;
+
+pub fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/healthz", get(probes::healthz))
+        .route("/readyz", get(probes::readyz))
+        .route("/api/v1/events", post(events::submit))
+        .route("/api/v1/runs", get(runs::list))
+        .route("/api/v1/runs/{id}", get(runs::show))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(from_fn_with_state(state.clone(), auth::require_token))
+        .with_state(state)
+}
+
+/// Serves the admin API on `listener` until `shutdown` completes, then lets requests in
+/// flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: AdminState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        info!(%addr, auth = state.admin_token.is_some(), signed = state.event_key.is_some(), "Admin API listening.");
+    }
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
