@@ -125,7 +125,8 @@ async fn offboard_consume(url: &str, topology: &Topology, n: usize, prefetch: u1
         }),
     );
     let (stop, rx) = tokio::sync::watch::channel(false);
-    let runner = {
+    let executor = std::env::var("BENCH_EXECUTOR").map_or(true, |v| v != "0");
+    let runner = executor.then(|| {
         let engine = engine.clone();
         let mut rx = rx.clone();
         tokio::spawn(async move {
@@ -135,7 +136,7 @@ async fn offboard_consume(url: &str, topology: &Topology, n: usize, prefetch: u1
                 })
                 .await
         })
-    };
+    });
     let mut config = IngressConfig::new(url);
     config.topology = topology.clone();
     config.prefetch = prefetch;
@@ -166,9 +167,17 @@ async fn offboard_consume(url: &str, topology: &Topology, n: usize, prefetch: u1
         }
     }
     let rate = n as f64 / start.elapsed().as_secs_f64();
+    let (flushes, writers, micros) = store.flush_stats();
+    println!(
+        "  store: {flushes} flushes for {writers} waiting writers ({:.1} per flush, {:.2} ms per flush)",
+        writers as f64 / flushes.max(1) as f64,
+        micros as f64 / 1000.0 / flushes.max(1) as f64
+    );
     let _ = stop.send(true);
     ingress.await.unwrap().unwrap();
-    runner.await.unwrap().unwrap();
+    if let Some(r) = runner {
+        r.await.unwrap().unwrap();
+    }
     (rate, engine.transitions())
 }
 

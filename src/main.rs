@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// Run the example events through the real engine and store against the simulated tenant.
     Demo(cli::demo::DemoArgs),
+    /// Run the service: engine, scheduler, admin HTTP API, AMQP ingress and outcome publisher.
+    Serve(cli::serve::ServeArgs),
     /// Serve a simulated tenant over the Microsoft 365 HTTP API (a sandbox for OFFBOARD_TENANT=graph).
     SimGraph(cli::sim_graph::SimGraphArgs),
     /// Load and check every workflow file; report every problem with file and line.
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
     let default_level = match args.command {
         Command::Demo(_) | Command::Validate { .. } => "error",
         Command::SimGraph(_) => "warn",
+        Command::Serve(_) => "info",
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -48,6 +51,10 @@ fn main() -> ExitCode {
         Command::Validate { dir } => cli::validate::run(&dir),
         Command::SimGraph(a) => match tokio::runtime::Runtime::new() {
             Ok(rt) => rt.block_on(cli::sim_graph::run(a)),
+            Err(e) => Err(e.into()),
+        },
+        Command::Serve(a) => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(cli::serve::run(a)),
             Err(e) => Err(e.into()),
         },
         Command::Demo(a) => match tokio::runtime::Runtime::new() {

@@ -2,5 +2,6 @@
 
 pub mod demo;
 mod demo_report;
+pub mod serve;
 pub mod sim_graph;
 pub mod validate;

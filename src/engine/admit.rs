@@ -25,17 +25,78 @@ struct Admission {
     queued: HashSet<(String, String)>,
 }
 
+/// Events applied to the store under one admission lock, in order, but not yet durable:
+/// nothing is acknowledged to anyone and no run starts before [`Admitted::durable`].
+#[must_use]
+pub struct Admitted {
+    results: Vec<EngineResult<Submission>>,
+    ready: Vec<RunId>,
+}
+
+impl Admitted {
+    /// Waits until the admitted events are on disk (one group commit for all of them), starts
+    /// their runs and returns each event's answer, in the order given to [`Engine::admit`].
+    pub async fn durable(self, engine: &Engine) -> EngineResult<Vec<EngineResult<Submission>>> {
+        engine.inner.store.durable().await?;
+        for id in self.ready {
+            engine.inner.enqueue(id);
+        }
+        Ok(self.results)
+    }
+}
+
 impl Engine {
     /// Creates the runs an event triggers, or returns the existing ones for a known event id.
     pub async fn submit(&self, event: CloudEvent) -> EngineResult<Submission> {
         if let Some(s) = self.control_event(&event).await? {
             return Ok(s);
         }
+        let mut results = self.admit(vec![event]).await.durable(self).await?;
+        results.pop().unwrap_or_else(|| {
+            Err(EngineError::BadEvent {
+                event: String::new(),
+                message: "nothing was admitted".into(),
+            })
+        })
+    }
+
+    /// Whether `event` is an operator's command about an existing run (`ops.run.cancel`,
+    /// `ops.run.restart`), which only [`Engine::submit`] takes.
+    pub fn is_control(event: &CloudEvent) -> bool {
+        matches!(
+            event.event_type.as_str(),
+            "ops.run.cancel" | "ops.run.restart"
+        )
+    }
+
+    /// Admits many events under one lock, in order: a later event sees the earlier ones (the
+    /// same id is a duplicate, the same person queues behind). The ingress uses this to share
+    /// one critical section and one group commit among the messages in hand; the caller
+    /// acknowledges only after [`Admitted::durable`]. Control events are refused here.
+    pub async fn admit(&self, events: Vec<CloudEvent>) -> Admitted {
+        let mut admitted = Admitted {
+            results: Vec::with_capacity(events.len()),
+            ready: Vec::new(),
+        };
+        let _guard = self.inner.admission.lock().await;
+        for event in events {
+            let result = if Self::is_control(&event) {
+                Err(EngineError::BadEvent {
+                    event: event.id.to_string(),
+                    message: "operator commands are submitted one at a time".into(),
+                })
+            } else {
+                self.admit_locked(event, &mut admitted.ready)
+            };
+            admitted.results.push(result);
+        }
+        admitted
+    }
+
+    /// One event under the admission lock: applied to the store, not yet durable.
+    fn admit_locked(&self, event: CloudEvent, ready: &mut Vec<RunId>) -> EngineResult<Submission> {
         let inner = &self.inner;
-        let guard = inner.admission.lock().await;
         if let Some(rec) = inner.store.event(event.id.as_str())? {
-            drop(guard);
-            inner.store.durable().await?;
             return Ok(Submission {
                 event_id: event.id,
                 runs: rec.runs,
@@ -81,11 +142,7 @@ impl Engine {
         let applied = inner.store.apply(batch);
         adm.claimed.iter().for_each(|id| inner.release(*id));
         applied?;
-        drop(guard);
-        inner.store.durable().await?;
-        for id in adm.ready {
-            inner.enqueue(id);
-        }
+        ready.extend(adm.ready);
         info!(event_id = %event.id, runs = runs.len(), "Event admitted.");
         Ok(Submission {
             event_id: event.id,

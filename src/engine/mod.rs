@@ -16,6 +16,7 @@ mod scheduler;
 mod schedules;
 
 pub use self::core::{Engine, EngineConfig, RunView, Submission};
+pub use admit::Admitted;
 pub use error::{EngineError, EngineResult};
 pub use outbox::{JsonlSink, MemorySink, OutcomeSink, drain_outbox};
 pub use registry::Registry;

@@ -1,26 +1,28 @@
-//! One consuming session on one channel: verify + decode → `engine.submit` → ack after it
-//! returns (the run or dedup record is durable). Store trouble → nack with requeue; input the engine
+//! One consuming session on one channel: verify + decode → admission (`admission.rs`) → ack
+//! once the run or dedup record is durable. Store trouble → nack with requeue; input the engine
 //! refuses or a message that keeps failing → dead-letter, then ack.
 
+use super::admission::{Item, Job, Pipeline};
 use super::decode::{BINARY_PREFIX, Rejection, decode};
-use super::order::{Place, SubjectOrder};
 use super::poison::{PoisonCounters, dead_letter};
 use super::signed;
+use super::supervisor::COMPONENT;
 use super::topology::Topology;
 use crate::engine::Engine;
 use crate::event::CloudEvent;
+use crate::health::Health;
 use crate::signature::EventKey;
 use futures_lite::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions};
 use lapin::types::AMQPValue;
-use lapin::{Channel, Consumer};
+use lapin::{Channel, ConnectionStatus, Consumer};
 use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use tokio::task::JoinSet;
-use tracing::{debug, warn};
+use std::time::Duration;
+use tracing::{info, warn};
 
 /// What the ingress needs besides the engine.
 #[derive(Debug, Clone)]
@@ -55,6 +57,9 @@ impl IngressConfig {
     }
 }
 
+/// How often the session looks at the connection's state (readiness during a recovery).
+const LINK_CHECK: Duration = Duration::from_millis(250);
+
 /// How a consuming session ended.
 pub enum Ended {
     Shutdown,
@@ -62,14 +67,19 @@ pub enum Ended {
     Lost(String),
 }
 
-/// One consuming session. Deliveries are decoded in order, then processed side by side (up
-/// to the prefetch limit), each person's events in delivery order ([`SubjectOrder`]).
+/// One consuming session. Deliveries are decoded in delivery order and handed, as batches of
+/// what is in hand, to one admission pipeline ([`Pipeline`]): one admission lock and one group
+/// commit per batch, admission in delivery order (so one person's events keep their order),
+/// the next batch admitted while the previous one is being made durable.
 #[derive(Clone)]
 pub struct Session {
     pub engine: Engine,
     pub config: Arc<IngressConfig>,
     pub counters: Arc<PoisonCounters>,
     pub channel: Channel,
+    pub health: Health,
+    /// The connection's state, watched for readiness while lapin recovers it.
+    pub link: ConnectionStatus,
 }
 
 impl Session {
@@ -80,38 +90,106 @@ impl Session {
         mut consumer: Consumer,
         mut shutdown: Pin<&mut impl Future<Output = ()>>,
     ) -> Ended {
-        let mut order = SubjectOrder::default();
-        let mut in_hand = JoinSet::new();
+        let (jobs, pipeline) = Pipeline::start(self.clone());
+        let max_batch = usize::from(self.config.prefetch.max(1));
+        // Messages decoded but not yet handed over. The pipeline takes one batch while it
+        // admits the previous one; meanwhile this grows, so batches grow with the load.
+        let mut pending: Vec<Item> = Vec::new();
+        let mut watch = tokio::time::interval(LINK_CHECK);
+        let mut was_connected = true;
         let ended = loop {
-            while in_hand.try_join_next().is_some() {}
             let next = tokio::select! {
+                biased;
                 () = &mut shutdown => break Ended::Shutdown,
+                _ = watch.tick() => {
+                    let connected = self.link.connected();
+                    if connected != was_connected {
+                        self.report_link(connected);
+                        was_connected = connected;
+                    }
+                    continue;
+                }
                 next = consumer.next() => next,
+                permit = jobs.reserve(), if !pending.is_empty() => {
+                    if let Ok(permit) = permit {
+                        permit.send(Job::Batch(std::mem::take(&mut pending)));
+                    }
+                    continue;
+                }
             };
             match next {
                 None => break Ended::Lost("the consumer was cancelled".into()),
                 Some(Err(e)) => {
+                    // lapin's auto-recovery reconnects; meanwhile the broker is unreachable.
+                    self.health.set(
+                        COMPONENT,
+                        false,
+                        format!("connection lost, recovering: {e}"),
+                    );
+                    warn!(error = %e, "AMQP connection lost; lapin is recovering it.");
                     if let Err(e) = self.channel.wait_for_recovery(e).await {
                         break Ended::Lost(e.to_string());
                     }
-                    debug!("AMQP channel recovered.");
+                    self.health.set(
+                        COMPONENT,
+                        true,
+                        format!("consuming {}", self.config.topology.events_queue),
+                    );
+                    info!("AMQP connection recovered.");
                 }
                 Some(Ok(delivery)) => {
-                    let decoded = self.decode(&delivery);
-                    let place = decoded.as_ref().ok().map(|ev| order.enter(&ev.subject));
-                    let session = self.clone();
-                    in_hand.spawn(async move {
-                        if let Err(e) = session.handle(&delivery, decoded, place).await {
-                            // An ack or nack on a channel that died: the broker redelivers the
-                            // message and dedup by event id makes that harmless.
-                            warn!(error = %e, "Settling a message failed; the broker will redeliver it.");
+                    let key = delivery_key(&delivery);
+                    match self.decode(&delivery) {
+                        Err(why) => {
+                            let _ = jobs.send(Job::Poison(delivery, key, why)).await;
                         }
-                    });
+                        Ok(event) if Engine::is_control(&event) => {
+                            // An operator's command runs alone, after what came before it.
+                            if !pending.is_empty() {
+                                let batch = Job::Batch(std::mem::take(&mut pending));
+                                let _ = jobs.send(batch).await;
+                            }
+                            let item = Item {
+                                delivery,
+                                key,
+                                event,
+                            };
+                            let _ = jobs.send(Job::Control(item)).await;
+                        }
+                        Ok(event) => {
+                            pending.push(Item {
+                                delivery,
+                                key,
+                                event,
+                            });
+                            if pending.len() >= max_batch {
+                                let batch = Job::Batch(std::mem::take(&mut pending));
+                                let _ = jobs.send(batch).await;
+                            }
+                        }
+                    }
                 }
             }
         };
-        while in_hand.join_next().await.is_some() {}
+        if !pending.is_empty() {
+            let _ = jobs.send(Job::Batch(pending)).await;
+        }
+        drop(jobs);
+        let _ = pipeline.await;
         ended
+    }
+
+    /// Readiness and the log follow the connection while lapin's auto-recovery works on it.
+    fn report_link(&self, connected: bool) {
+        if connected {
+            let detail = format!("consuming {}", self.config.topology.events_queue);
+            self.health.set(COMPONENT, true, detail);
+            info!("AMQP connection recovered.");
+        } else {
+            self.health
+                .set(COMPONENT, false, "connection lost; reconnecting");
+            warn!("AMQP connection lost; reconnecting.");
+        }
     }
 
     fn decode(&self, d: &Delivery) -> Result<CloudEvent, Rejection> {
@@ -122,62 +200,12 @@ impl Session {
         decode(headers, &d.data, self.config.max_body)
     }
 
-    async fn handle(
+    pub(super) async fn poison(
         &self,
         d: &Delivery,
-        decoded: Result<CloudEvent, Rejection>,
-        place: Option<Place>,
+        key: &str,
+        why: &Rejection,
     ) -> lapin::Result<()> {
-        let key = delivery_key(d);
-        // Durable before processing only for a redelivery: that one may be crashing us.
-        match self.engine.store().count_attempt(&key, d.redelivered).await {
-            Ok(n) if n > self.config.max_attempts => {
-                let why = Rejection::new(
-                    "too-many-attempts",
-                    format!(
-                        "processing the message was attempted {} times without success",
-                        n - 1
-                    ),
-                );
-                return self.poison(d, &key, &why).await;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                warn!(error = %e, "Counting an attempt failed; requeueing the message.");
-                return self.requeue(d).await;
-            }
-        }
-        let event = match decoded {
-            Ok(ev) => ev,
-            Err(why) => return self.poison(d, &key, &why).await,
-        };
-        let Some(mut place) = place else {
-            return self.requeue(d).await;
-        };
-        place.wait_turn().await;
-        match self.engine.submit(event).await {
-            Ok(sub) => {
-                debug!(event_id = %sub.event_id, duplicate = sub.duplicate, "Event accepted.");
-                d.acker.ack(BasicAckOptions::default()).await?;
-                let _ = self.engine.store().forget_delivery(&key);
-                Ok(())
-            }
-            Err(e) if e.is_client_error() => {
-                self.poison(
-                    d,
-                    &key,
-                    &Rejection::new("rejected-by-engine", e.to_string()),
-                )
-                .await
-            }
-            Err(e) => {
-                warn!(error = %e, "Submitting an event failed; requeueing the message.");
-                self.requeue(d).await
-            }
-        }
-    }
-
-    async fn poison(&self, d: &Delivery, key: &str, why: &Rejection) -> lapin::Result<()> {
         let topology = &self.config.topology;
         if dead_letter(&self.channel, topology, d, why, &self.counters).await? {
             d.acker.ack(BasicAckOptions::default()).await?;
@@ -192,7 +220,13 @@ impl Session {
         }
     }
 
-    async fn requeue(&self, d: &Delivery) -> lapin::Result<()> {
+    pub(super) async fn ack(&self, d: &Delivery, key: &str) -> lapin::Result<()> {
+        d.acker.ack(BasicAckOptions::default()).await?;
+        let _ = self.engine.store().forget_delivery(key);
+        Ok(())
+    }
+
+    pub(super) async fn requeue(&self, d: &Delivery) -> lapin::Result<()> {
         d.acker
             .nack(BasicNackOptions {
                 requeue: true,

@@ -2,9 +2,9 @@
 //! consumes CloudEvents (structured and binary mode), submits them to the engine and acks
 //! only after the run or dedup record is durable; bad input goes to the dead-letter exchange.
 
+mod admission;
 mod consumer;
 mod decode;
-mod order;
 mod outcomes;
 mod poison;
 mod signed;

@@ -56,6 +56,8 @@ pub async fn run(
                     config: shared.clone(),
                     counters: counters.clone(),
                     channel: channel.clone(),
+                    health: health.clone(),
+                    link: conn.status().clone(),
                 };
                 let ended = session.run(consumer, shutdown.as_mut()).await;
                 let _ = conn.close(200, "offboard ingress stopping".into()).await;

@@ -284,6 +284,15 @@ impl Store {
             .unwrap_or(1))
     }
 
+    /// The stored attempt count of the AMQP message `key` (0 when none), without counting.
+    pub fn attempts(&self, key: &str) -> StoreResult<u32> {
+        Ok(self
+            .tree
+            .get(keys::delivery(key))?
+            .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes))
+            .unwrap_or(0))
+    }
+
     /// Forgets the attempt count of a message that has been settled (acked or dead-lettered).
     /// Not flushed on its own: the next commit flushes it.
     pub fn forget_delivery(&self, key: &str) -> StoreResult<()> {
