@@ -424,3 +424,55 @@ async fn an_event_triggering_two_workflows_of_one_family_runs_them_one_after_the
     );
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_admitted_in_order_as_if_submitted_one_by_one() {
+    let env = TestEnv::start(common::repo_workflows(), example_tenant()).await;
+    let day = |d: &str| json!({"lastWorkingDay": d});
+    let first = common::event("batch-1", "hr.leaver", DANA, day("2027-03-31"));
+    let batch = vec![
+        first.clone(),
+        common::event(
+            "batch-2",
+            "hr.leaver",
+            "sam.ortiz@contoso.com",
+            day("2027-03-31"),
+        ),
+        // The same id again within the batch: a duplicate of the first.
+        first,
+        // A corrected leaver for the same person: it replaces the first, which must already
+        // be in the store when this one is admitted.
+        common::event("batch-3", "hr.leaver", DANA, day("2027-01-15")),
+        common::event("batch-4", "ops.run.cancel", DANA, json!({})),
+    ];
+    let results = env
+        .engine
+        .admit(batch)
+        .await
+        .durable(&env.engine)
+        .await
+        .unwrap();
+    let subs: Vec<_> = results
+        .iter()
+        .take(4)
+        .map(|r| r.as_ref().unwrap())
+        .collect();
+    assert!(!subs[0].duplicate && !subs[1].duplicate && !subs[3].duplicate);
+    assert!(subs[2].duplicate);
+    assert_eq!(subs[2].runs, subs[0].runs);
+    assert!(
+        results[4].as_ref().unwrap_err().is_client_error(),
+        "operator commands go through submit"
+    );
+    let old = env.wait_status(subs[0].runs[0], RunStatus::Cancelled).await;
+    assert!(old.reason.unwrap().contains("superseded by event batch-3"));
+    let new = env.wait_status(subs[3].runs[0], RunStatus::Waiting).await;
+    assert_eq!(
+        new.wake_at.unwrap().to_rfc3339(),
+        "2027-01-16T00:00:00+00:00"
+    );
+    env.wait_status(subs[1].runs[0], RunStatus::Waiting).await;
+    // Exactly one run per new event, nothing for the duplicate.
+    assert_eq!(env.engine.store().runs().count(), 3);
+    env.stop().await;
+}

@@ -7,7 +7,7 @@ use super::outcomes;
 use super::run::{EventRecord, RunRecord, RunStatus, StepState, StepStatus, WaitReason};
 use crate::event::CloudEvent;
 use crate::ids::RunId;
-use crate::store::WriteBatch;
+use crate::store::{StoreError, WriteBatch};
 use crate::workflow::{StepKind, Workflow};
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -23,6 +23,46 @@ struct Admission {
     ready: Vec<RunId>,
     /// (family, subject) pairs that got a run in this batch.
     queued: HashSet<(String, String)>,
+}
+
+/// One event's admission before its writes are applied.
+struct OneAdmission {
+    submission: Submission,
+    writes: WriteBatch,
+    ready: Vec<RunId>,
+    claimed: Vec<RunId>,
+}
+
+/// Writes of admitted events not yet applied, and what they are about.
+#[derive(Default)]
+struct Pending {
+    writes: WriteBatch,
+    subjects: HashSet<String>,
+    ids: HashSet<String>,
+    /// Indexes of their answers in the results.
+    members: Vec<usize>,
+    /// Runs to start once these writes are durable.
+    ready: Vec<RunId>,
+}
+
+impl Pending {
+    /// Applies the writes (atomically); if that fails, each of these events gets the error
+    /// and none of their runs is started.
+    fn apply(&mut self, engine: &Engine, admitted: &mut Admitted) {
+        let done = std::mem::take(self);
+        let results = &mut admitted.results;
+        match engine.inner.store.apply(done.writes) {
+            Ok(()) => admitted.ready.extend(done.ready),
+            Err(e) => {
+                let why = e.to_string();
+                for i in done.members {
+                    if let Some(r) = results.get_mut(i) {
+                        *r = Err(EngineError::Store(StoreError::Write(why.clone())));
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Events applied to the store under one admission lock, in order, but not yet durable:
@@ -79,29 +119,60 @@ impl Engine {
             ready: Vec::new(),
         };
         let _guard = self.inner.admission.lock().await;
+        // The writes of events admitted so far, applied together (one sled batch instead of
+        // one per event) once a later event must read them, or at the end.
+        let mut pending = Pending::default();
         for event in events {
-            let result = if Self::is_control(&event) {
-                Err(EngineError::BadEvent {
+            if Self::is_control(&event) {
+                admitted.results.push(Err(EngineError::BadEvent {
                     event: event.id.to_string(),
                     message: "operator commands are submitted one at a time".into(),
-                })
-            } else {
-                self.admit_locked(event, &mut admitted.ready)
-            };
-            admitted.results.push(result);
+                }));
+                continue;
+            }
+            // A later event of the same person (subject queue, supersede, cancels) or with the
+            // same id (dedup) must see what the earlier one wrote.
+            let subject = event.subject.to_lowercase();
+            if pending.subjects.contains(&subject) || pending.ids.contains(event.id.as_str()) {
+                pending.apply(self, &mut admitted);
+            }
+            let id = event.id.to_string();
+            match self.admit_locked(event) {
+                Ok(one) => {
+                    pending.writes.append(one.writes);
+                    pending.subjects.insert(subject);
+                    pending.ids.insert(id);
+                    pending.members.push(admitted.results.len());
+                    admitted.results.push(Ok(one.submission));
+                    pending.ready.extend(one.ready);
+                    if !one.claimed.is_empty() {
+                        // Runs claimed to be superseded or cancelled go back to the executor
+                        // only once their new state is in the store.
+                        pending.apply(self, &mut admitted);
+                        one.claimed.iter().for_each(|r| self.inner.release(*r));
+                    }
+                }
+                Err(e) => admitted.results.push(Err(e)),
+            }
         }
+        pending.apply(self, &mut admitted);
         admitted
     }
 
-    /// One event under the admission lock: applied to the store, not yet durable.
-    fn admit_locked(&self, event: CloudEvent, ready: &mut Vec<RunId>) -> EngineResult<Submission> {
+    /// One event under the admission lock: its writes, not yet applied.
+    fn admit_locked(&self, event: CloudEvent) -> EngineResult<OneAdmission> {
         let inner = &self.inner;
         if let Some(rec) = inner.store.event(event.id.as_str())? {
-            return Ok(Submission {
-                event_id: event.id,
-                runs: rec.runs,
-                duplicate: true,
-                note: rec.note,
+            return Ok(OneAdmission {
+                submission: Submission {
+                    event_id: event.id,
+                    runs: rec.runs,
+                    duplicate: true,
+                    note: rec.note,
+                },
+                writes: WriteBatch::new(),
+                ready: Vec::new(),
+                claimed: Vec::new(),
             });
         }
         let now = inner.now();
@@ -139,16 +210,17 @@ impl Engine {
                 note: note.clone(),
             },
         );
-        let applied = inner.store.apply(batch);
-        adm.claimed.iter().for_each(|id| inner.release(*id));
-        applied?;
-        ready.extend(adm.ready);
         info!(event_id = %event.id, runs = runs.len(), "Event admitted.");
-        Ok(Submission {
-            event_id: event.id,
-            runs,
-            duplicate: false,
-            note,
+        Ok(OneAdmission {
+            submission: Submission {
+                event_id: event.id,
+                runs,
+                duplicate: false,
+                note,
+            },
+            writes: batch,
+            ready: adm.ready,
+            claimed: adm.claimed,
         })
     }
 
@@ -295,16 +367,7 @@ impl Engine {
         let Some(old) = inner.store.run(&head)? else {
             return Ok(false);
         };
-        let waiting_for_date = old.workflow == wf.name
-            && old.status == RunStatus::Waiting
-            && old.wait_reason == Some(WaitReason::Timer)
-            && old
-                .steps
-                .get(old.cursor)
-                .is_some_and(|s| s.action == "wait_until")
-            && old.steps[..old.cursor]
-                .iter()
-                .all(|s| matches!(s.action.as_str(), "wait" | "wait_until"));
+        let waiting_for_date = old.workflow == wf.name && replaceable(&old);
         if !waiting_for_date {
             return Ok(false);
         }
@@ -320,7 +383,7 @@ impl Engine {
         }
         // Re-read under the claim.
         let old = inner.store.run(&head)?;
-        let still_waiting = old.as_ref().is_some_and(|o| o.status == RunStatus::Waiting);
+        let still_waiting = old.as_ref().is_some_and(replaceable);
         let Some(mut old) = old.filter(|_| still_waiting) else {
             inner.release(head);
             return Ok(false);
@@ -397,4 +460,39 @@ impl Engine {
             note: Some(format!("{op} applied")),
         }))
     }
+}
+
+/// A run a corrected event may replace: still waiting for its date (on the timer of a
+/// `wait_until` reached through waits only), or admitted but not started at all (e.g. earlier
+/// in the same admission batch), with such a `wait_until` ahead of any action.
+fn replaceable(run: &RunRecord) -> bool {
+    let only_waits_before = |upto: usize| {
+        run.steps[..upto.min(run.steps.len())]
+            .iter()
+            .all(|s| is_wait(&s.action))
+    };
+    match run.status {
+        RunStatus::Waiting => {
+            run.wait_reason == Some(WaitReason::Timer)
+                && run
+                    .steps
+                    .get(run.cursor)
+                    .is_some_and(|s| s.action == "wait_until")
+                && only_waits_before(run.cursor)
+        }
+        RunStatus::Pending => {
+            run.cursor == 0
+                && run.steps.iter().all(|s| s.first_started_at.is_none())
+                && run
+                    .steps
+                    .iter()
+                    .take_while(|s| is_wait(&s.action))
+                    .any(|s| s.action == "wait_until")
+        }
+        _ => false,
+    }
+}
+
+fn is_wait(action: &str) -> bool {
+    matches!(action, "wait" | "wait_until")
 }

@@ -6,10 +6,10 @@ use super::keys;
 use crate::engine::{AttemptRecord, EventRecord, Outcome, RunRecord};
 use crate::ids::RunId;
 
+/// Writes in order (a later write to a key wins); `None` removes the key.
 #[derive(Default)]
 pub struct WriteBatch {
-    pub(super) inner: sled::Batch,
-    pub(super) len: usize,
+    ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
 impl WriteBatch {
@@ -18,17 +18,31 @@ impl WriteBatch {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.ops.is_empty()
+    }
+
+    /// Adds `other`'s writes after this batch's (admission applies many events at once).
+    pub fn append(&mut self, other: WriteBatch) {
+        self.ops.extend(other.ops);
+    }
+
+    pub(super) fn into_sled(self) -> sled::Batch {
+        let mut b = sled::Batch::default();
+        for (k, v) in self.ops {
+            match v {
+                Some(v) => b.insert(k, v),
+                None => b.remove(k),
+            }
+        }
+        b
     }
 
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
-        self.inner.insert(key, value);
-        self.len += 1;
+        self.ops.push((key, Some(value)));
     }
 
     fn del(&mut self, key: Vec<u8>) {
-        self.inner.remove(key);
-        self.len += 1;
+        self.ops.push((key, None));
     }
 
     pub fn put_run(&mut self, run: &RunRecord) {

@@ -80,8 +80,8 @@ impl Store {
 
     /// Applies a batch atomically (visible at once, not yet durable).
     pub fn apply(&self, batch: WriteBatch) -> StoreResult<()> {
-        if batch.len > 0 {
-            self.tree.apply_batch(batch.inner)?;
+        if !batch.is_empty() {
+            self.tree.apply_batch(batch.into_sled())?;
         }
         Ok(())
     }

@@ -15,4 +15,7 @@ pub enum StoreError {
     Decode { what: &'static str, reason: String },
     #[error("the store's flusher has stopped; the process is shutting down")]
     FlusherGone,
+    /// A write that failed for several callers at once (each gets this copy).
+    #[error("store write failed: {0}")]
+    Write(String),
 }
