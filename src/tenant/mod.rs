@@ -4,6 +4,8 @@
 mod api;
 mod error;
 pub mod graph;
+mod methods;
+mod read_only;
 mod retrying;
 pub mod sim;
 mod subscriptions;
@@ -11,6 +13,7 @@ mod types;
 
 pub use api::Tenant;
 pub use error::{ErrorKind, TenantError, TenantResult};
+pub use read_only::ReadOnly;
 pub use retrying::{CallRetry, Retrying};
 pub use subscriptions::*;
 pub use types::*;

@@ -69,7 +69,7 @@ impl Retrying {
 
 /// Forwards each trait method through [`Retrying::call`].
 macro_rules! forward {
-    ($( fn $name:ident(&self $(, $arg:ident : $ty:ty)*) -> $ret:ty; )*) => {
+    ($( $kind:ident fn $name:ident(&self $(, $arg:ident : $ty:ty)*) -> $ret:ty; )*) => {
         #[async_trait]
         impl Tenant for Retrying {
             $(
@@ -81,43 +81,7 @@ macro_rules! forward {
     };
 }
 
-forward! {
-    fn get_user(&self, id_or_upn: &str) -> User;
-    fn set_account_enabled(&self, user: &UserId, enabled: bool) -> ();
-    fn set_usage_location(&self, user: &UserId, code: &str) -> ();
-    fn revoke_sign_in_sessions(&self, user: &UserId) -> ();
-    fn get_manager(&self, user: &UserId) -> Option<User>;
-    fn member_of(&self, user: &UserId) -> Vec<DirectoryObject>;
-    fn delete_user(&self, user: &UserId) -> ();
-    fn get_deleted_user(&self, user: &UserId) -> DeletedUser;
-    fn list_deleted_users(&self) -> Vec<DeletedUser>;
-    fn restore_deleted_user(&self, user: &UserId) -> User;
-    fn purge_deleted_user(&self, user: &UserId) -> ();
-    fn list_skus(&self) -> Vec<Sku>;
-    fn assign_license(&self, user: &UserId, add: &[AssignedLicense], remove: &[SkuId]) -> ();
-    fn reprocess_license_assignment(&self, user: &UserId) -> User;
-    fn get_group(&self, group: &GroupId) -> Group;
-    fn add_group_member(&self, group: &GroupId, user: &UserId) -> ();
-    fn remove_group_member(&self, group: &GroupId, user: &UserId) -> ();
-    fn list_subscriptions(&self) -> Vec<CompanySubscription>;
-    fn get_partner_subscription(&self, id: &str) -> PartnerSubscription;
-    fn update_partner_subscription(&self, sub: &PartnerSubscription) -> PartnerSubscription;
-    fn get_mailbox(&self, user: &UserId) -> Mailbox;
-    fn list_mailboxes(&self, kind: MailboxType) -> Vec<Mailbox>;
-    fn set_mailbox_type(&self, user: &UserId, kind: MailboxType) -> ();
-    fn set_hidden_from_address_lists(&self, user: &UserId, hidden: bool) -> ();
-    fn set_forwarding(&self, user: &UserId, smtp: Option<&str>) -> ();
-    fn get_mailbox_permissions(&self, user: &UserId) -> Vec<MailboxPermission>;
-    fn add_mailbox_full_access(&self, user: &UserId, trustee: &str) -> ();
-    fn remove_mailbox_full_access(&self, user: &UserId, trustee: &str) -> ();
-    fn get_auto_reply(&self, user: &UserId) -> AutoReply;
-    fn set_auto_reply(&self, user: &UserId, reply: &AutoReply) -> ();
-    fn get_drive(&self, user: &UserId) -> Drive;
-    fn drive_delta(&self, drive: &DriveId, link: Option<&str>) -> DeltaPage;
-    fn download(&self, drive: &DriveId, item_id: &str) -> Vec<u8>;
-    fn invite(&self, drive: &DriveId, item_id: &str, recipient: &str, role: &str) -> DrivePermission;
-    fn list_permissions(&self, drive: &DriveId, item_id: &str) -> Vec<DrivePermission>;
-}
+crate::tenant_methods!(forward);
 
 #[cfg(test)]
 mod tests {
