@@ -9,6 +9,7 @@ use crate::event::CloudEvent;
 use crate::ids::RunId;
 use crate::store::{StoreError, WriteBatch};
 use crate::workflow::{StepKind, Workflow};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -253,46 +254,7 @@ impl Engine {
             batch.put_workflow(&wf.hash, &wf.source);
         }
         let seq = inner.store.next_seq()?;
-        let run = RunRecord {
-            id: RunId::new(),
-            workflow: wf.name.clone(),
-            workflow_version: wf.version,
-            workflow_hash: wf.hash.clone(),
-            family: wf.family.clone(),
-            subject: event.subject.clone(),
-            event: event.clone(),
-            status: RunStatus::Pending,
-            cursor: 0,
-            steps: wf
-                .steps
-                .iter()
-                .map(|s| StepState {
-                    id: s.id.clone(),
-                    action: match &s.kind {
-                        StepKind::Action { action, .. } => action.name().to_string(),
-                        StepKind::Wait { .. } => "wait".into(),
-                        StepKind::WaitUntil { .. } => "wait_until".into(),
-                    },
-                    status: StepStatus::Pending,
-                    attempts: 0,
-                    failures: 0,
-                    first_started_at: None,
-                    finished_at: None,
-                    wait_until: None,
-                    approved: None,
-                    message: None,
-                    output: Value::Null,
-                })
-                .collect(),
-            created_at: now,
-            updated_at: now,
-            reason: None,
-            wake_at: None,
-            wait_reason: None,
-            queue_seq: seq,
-            generation: 0,
-            lines: Vec::new(),
-        };
+        let run = new_run(wf, event, now, seq);
         // A run of the same family admitted earlier in this batch is not in the store yet.
         let key = (wf.family.clone(), event.subject.to_lowercase());
         let is_head = queue.is_empty() && !adm.queued.contains(&key);
@@ -462,10 +424,54 @@ impl Engine {
     }
 }
 
+/// A new pending run of `wf` for `event`, at place `seq` of its subject queue.
+pub(super) fn new_run(wf: &Workflow, event: &CloudEvent, now: DateTime<Utc>, seq: u64) -> RunRecord {
+    RunRecord {
+        id: RunId::new(),
+        workflow: wf.name.clone(),
+        workflow_version: wf.version,
+        workflow_hash: wf.hash.clone(),
+        family: wf.family.clone(),
+        subject: event.subject.clone(),
+        event: event.clone(),
+        status: RunStatus::Pending,
+        cursor: 0,
+        steps: wf
+            .steps
+            .iter()
+            .map(|s| StepState {
+                id: s.id.clone(),
+                action: match &s.kind {
+                    StepKind::Action { action, .. } => action.name().to_string(),
+                    StepKind::Wait { .. } => "wait".into(),
+                    StepKind::WaitUntil { .. } => "wait_until".into(),
+                },
+                status: StepStatus::Pending,
+                attempts: 0,
+                failures: 0,
+                first_started_at: None,
+                finished_at: None,
+                wait_until: None,
+                approved: None,
+                message: None,
+                output: Value::Null,
+            })
+            .collect(),
+        created_at: now,
+        updated_at: now,
+        reason: None,
+        wake_at: None,
+        wait_reason: None,
+        queue_seq: seq,
+        generation: 0,
+        lines: Vec::new(),
+    }
+}
+
 /// A run a corrected event may replace: still waiting for its date (on the timer of a
 /// `wait_until` reached through waits only), or admitted but not started at all (e.g. earlier
 /// in the same admission batch), with such a `wait_until` ahead of any action.
-fn replaceable(run: &RunRecord) -> bool {
+pub(super) fn replaceable(run: &RunRecord) -> bool {
     let only_waits_before = |upto: usize| {
         run.steps[..upto.min(run.steps.len())]
             .iter()

@@ -10,6 +10,7 @@ mod finish;
 mod ledger;
 mod outbox;
 mod outcomes;
+mod plan;
 mod registry;
 mod run;
 mod scheduler;
@@ -18,6 +19,7 @@ mod schedules;
 pub use self::core::{Engine, EngineConfig, RunView, Submission};
 pub use admit::Admitted;
 pub use error::{EngineError, EngineResult};
+pub use plan::{Plan, PlanEvent, PlanSubject, RunPlan, StepPlanView};
 pub use outbox::{JsonlSink, MemorySink, OutcomeSink, drain_outbox};
 pub use registry::Registry;
 pub use run::{

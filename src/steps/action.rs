@@ -1,10 +1,12 @@
 //! The closed set of step types. Adding a step = one file, one variant, one match arm.
 
-use super::{StepContext, StepOutcome};
+use super::{StepContext, StepOutcome, StepPlan};
 use super::{
     backups_expire, deleted_purge, deleted_report, groups_add, licenses_assign, licenses_remove,
-    licenses_restore, licenses_swap, mailbox_convert, mailbox_revert, onedrive_backup,
-    onedrive_grant, seats_reduce, sessions_revoke, shared_licenses, usage_set, user_await,
+    licenses_remove_plan, licenses_restore, licenses_restore_plan, licenses_swap,
+    licenses_swap_plan, mailbox_convert, mailbox_revert,
+    onedrive_backup, onedrive_grant, seats_reduce, seats_reduce_plan, sessions_revoke,
+    shared_licenses, usage_set, user_await,
     user_delete, user_disable, user_enable, user_restore, user_snapshot,
 };
 use crate::tenant::Tenant;
@@ -157,6 +159,43 @@ impl Action {
             Action::LicensesAssign => licenses_assign::run(ctx, tenant).await,
             Action::GroupsAdd => groups_add::run(ctx, tenant).await,
             Action::LicensesSwap => licenses_swap::run(ctx, tenant).await,
+        }
+    }
+
+    /// What the step would do against `tenant` (a read-only one), from the step's own
+    /// observation code. Sweep steps describe what they would examine.
+    pub async fn plan(self, ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
+        match self {
+            Action::UserSnapshot => user_snapshot::plan(ctx, tenant).await,
+            Action::UserDisable => user_disable::plan(ctx, tenant).await,
+            Action::SessionsRevoke => sessions_revoke::plan(ctx, tenant).await,
+            Action::MailboxConvert => mailbox_convert::plan(ctx, tenant).await,
+            Action::OnedriveBackup => onedrive_backup::plan(ctx, tenant).await,
+            Action::OnedriveGrant => onedrive_grant::plan(ctx, tenant).await,
+            Action::LicensesRemove => licenses_remove_plan::plan(ctx, tenant).await,
+            Action::UserDelete => user_delete::plan(ctx, tenant).await,
+            Action::SeatsReduce => seats_reduce_plan::plan(ctx, tenant).await,
+            Action::UserRestore => user_restore::plan(ctx, tenant).await,
+            Action::UserEnable => user_enable::plan(ctx, tenant).await,
+            Action::LicensesRestore => licenses_restore_plan::plan(ctx, tenant).await,
+            Action::MailboxRevert => mailbox_revert::plan(ctx, tenant).await,
+            Action::UserAwait => user_await::plan(ctx, tenant).await,
+            Action::UsageSet => usage_set::plan(ctx, tenant).await,
+            Action::LicensesAssign => licenses_assign::plan(ctx, tenant).await,
+            Action::GroupsAdd => groups_add::plan(ctx, tenant).await,
+            Action::LicensesSwap => licenses_swap_plan::plan(ctx, tenant).await,
+            Action::DeletedReport => StepPlan::doing(
+                "list the soft-deleted users and publish retention.warning for each near its purge date (R1) without a verified OneDrive backup",
+            ),
+            Action::DeletedPurge => StepPlan::doing(
+                "permanently delete the soft-deleted users whose leaver asked for a purge, once their purgeAfterDays passed and their backup is verified",
+            ),
+            Action::BackupsExpire => StepPlan::doing(
+                "delete the OneDrive backups under the backup folder older than the retention (default 365 days)",
+            ),
+            Action::SharedLicenses => StepPlan::doing(
+                "remove the Exchange licenses of shared mailboxes that do not need one (at most 50 GB, no archive, no hold, no forwarding, R2)",
+            ),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! anything changes, naming the group and what to do instead.
 
 use super::subject::{base_output, resolve_user};
-use super::{StepContext, StepOutcome, StepReport};
+use super::{StepContext, StepOutcome, StepPlan, StepReport};
 use crate::ids::GroupId;
 use crate::tenant::{DirectoryObject, ErrorKind, Group, Tenant, User};
 use serde_json::{Value, json};
@@ -35,18 +35,54 @@ fn named(g: &Group) -> Value {
     json!({"id": g.id, "name": g.display_name})
 }
 
-pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
-    let ids: Vec<GroupId> = match ctx.param_list("groups") {
+/// The requested group ids, each once.
+fn requested(ctx: &StepContext<'_>) -> Result<Vec<GroupId>, StepOutcome> {
+    match ctx.param_list("groups") {
         Ok(list) => {
             let mut seen = BTreeSet::new();
-            list.into_iter()
+            Ok(list
+                .into_iter()
                 .map(|g| GroupId::new(g.to_ascii_lowercase()))
                 .filter(|g| seen.insert(g.clone()))
-                .collect()
+                .collect())
         }
-        Err(reason) => {
-            return StepOutcome::failed(format!("groups.add for {}: {reason}", ctx.subject));
-        }
+        Err(reason) => Err(StepOutcome::failed(format!(
+            "groups.add for {}: {reason}",
+            ctx.subject
+        ))),
+    }
+}
+
+/// Reads a requested group; a missing one fails the step (code `unknown-group` for a plan).
+async fn read_group(
+    tenant: &dyn Tenant,
+    id: &GroupId,
+    source: &str,
+    upn: &str,
+) -> Result<Group, (&'static str, StepOutcome)> {
+    match tenant.get_group(id).await {
+        Ok(g) => Ok(g),
+        Err(e) if e.kind == ErrorKind::NotFound => Err(("unknown-group", StepOutcome::failed(format!(
+            "the group {id} ({source}) does not exist in the tenant, so {upn} was added to no group: \
+             correct the group id and send the event again"
+        )))),
+        Err(e) => Err((
+            "cannot-read",
+            StepOutcome::from_error(&format!("reading group {id} (for {upn})"), e),
+        )),
+    }
+}
+
+/// Why members of `g` cannot be changed through Graph, naming the group.
+fn refusal(g: &Group) -> Option<String> {
+    g.not_editable_reason()
+        .map(|why| format!("'{}' ({}): {why}", g.display_name, g.id))
+}
+
+pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
+    let ids = match requested(ctx) {
+        Ok(ids) => ids,
+        Err(o) => return o,
     };
     let source = ctx.source_of("groups", "groups");
     let user = match resolve_user(ctx, tenant).await {
@@ -60,27 +96,16 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     };
     let mut groups = Vec::new();
     for id in &ids {
-        match tenant.get_group(id).await {
+        match read_group(tenant, id, &source, &upn).await {
             Ok(g) => groups.push(g),
-            Err(e) if e.kind == ErrorKind::NotFound => {
-                return StepOutcome::failed(format!(
-                    "the group {id} ({source}) does not exist in the tenant, so {upn} was added to no group: \
-                     correct the group id and send the event again"
-                ));
-            }
-            Err(e) => {
-                return StepOutcome::from_error(&format!("reading group {id} (for {upn})"), e);
-            }
+            Err((_, o)) => return o,
         }
     }
     let (already, to_add): (Vec<&Group>, Vec<&Group>) =
         groups.iter().partition(|g| before.contains(&g.id));
     let refused: Vec<String> = to_add
         .iter()
-        .filter_map(|g| {
-            g.not_editable_reason()
-                .map(|why| format!("'{}' ({}): {why}", g.display_name, g.id))
-        })
+        .filter_map(|g| refusal(g))
         .collect();
     if !refused.is_empty() {
         return StepOutcome::blocked(format!(
@@ -141,4 +166,47 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         output: Value::Object(output),
         ..StepReport::default()
     })
+}
+
+/// The groups the user would join; an unknown group or one that cannot be edited through
+/// Graph (dynamic, synced from AD, mail-enabled) is a blocker naming it.
+pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
+    let ids = match requested(ctx) {
+        Ok(ids) => ids,
+        Err(o) => return StepPlan::stopped("invalid-groups", o),
+    };
+    let source = ctx.source_of("groups", "groups");
+    // a joiner's account may not exist yet (user.await comes first): no memberships then
+    let before = match resolve_user(ctx, tenant).await {
+        Ok(user) => match member_of(tenant, &user).await {
+            Ok(m) => m,
+            Err(o) => return StepPlan::stopped("cannot-read", o),
+        },
+        Err(_) => BTreeSet::new(),
+    };
+    let mut p = StepPlan::default();
+    for id in &ids {
+        match read_group(tenant, id, &source, ctx.subject).await {
+            Ok(g) if before.contains(&g.id) => {
+                p.does(format!("nothing for '{}': {} is a member already", g.display_name, ctx.subject));
+            }
+            Ok(g) => match refusal(&g) {
+                Some(why) => {
+                    let code = if g.is_dynamic() { "dynamic-group" } else { "group-not-editable" };
+                    p.block(code, format!("{} cannot be added to {why}", ctx.subject));
+                }
+                None => {
+                    p.does(format!("add {} to '{}'", ctx.subject, g.display_name));
+                }
+            },
+            Err((code, o)) => {
+                let stopped = StepPlan::stopped(code, o);
+                p.blockers.extend(stopped.blockers);
+            }
+        }
+    }
+    if ids.is_empty() {
+        p.does(format!("nothing: no group requested for {}", ctx.subject));
+    }
+    p
 }

@@ -176,3 +176,16 @@ pub(crate) fn other_account(l: &LeaverRun, upn: &str, user: &UserId) -> StepOutc
             .unwrap_or_default()
     ))
 }
+
+/// For the plans of the undo steps: the leaver to undo, or the plan of a step that finds
+/// nothing to undo (no leaver on record, or undone already).
+pub(crate) fn leaver_for_plan(ctx: &StepContext<'_>) -> Result<Box<LeaverRun>, super::StepPlan> {
+    match find(ctx) {
+        Err(o) => Err(super::StepPlan::stopped("cannot-read", *o)),
+        Ok(Leaver::Found(l)) => Ok(l),
+        Ok(other) => Err(super::StepPlan::doing(format!(
+            "nothing: {}",
+            other.nothing_to_undo().unwrap_or_default()
+        ))),
+    }
+}

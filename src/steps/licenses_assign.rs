@@ -6,7 +6,8 @@
 
 use super::seats::{self, Seats};
 use super::subject::{base_output, resolve_user};
-use super::{StepContext, StepOutcome, StepReport, sku_ref};
+use super::subject::{is_not_found, lookup_key};
+use super::{StepContext, StepOutcome, StepPlan, StepReport, sku_ref};
 use crate::tenant::{AssignedLicense, ErrorKind, Sku, Tenant, User};
 use crate::try_tenant;
 use serde_json::{Value, json};
@@ -188,4 +189,69 @@ fn finish(
         output: Value::Object(output),
         ..StepReport::default()
     })
+}
+
+/// Which SKUs would be assigned; an unknown SKU or one without a free seat for this run
+/// (free seats minus the runs ahead in its line, R13) is a blocker naming it.
+pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
+    let tenant_skus = match tenant.list_skus().await {
+        Ok(s) => s,
+        Err(e) => {
+            let o = StepOutcome::from_error("listing the tenant's licenses", e);
+            return StepPlan::stopped("cannot-read", o);
+        }
+    };
+    let mut p = StepPlan::default();
+    let refs = ctx.param_list("licenses").unwrap_or_default();
+    let unknown: Vec<&String> = refs
+        .iter()
+        .filter(|r| sku_ref::find(&tenant_skus, r).is_none())
+        .collect();
+    let req = match request(ctx, &tenant_skus) {
+        Ok(r) => r,
+        Err(reason) => {
+            let code = if unknown.is_empty() { "invalid-licenses" } else { "unknown-sku" };
+            p.block(code, format!("assigning licenses to {}: {reason}", ctx.subject));
+            return p;
+        }
+    };
+    let user = match tenant.get_user(lookup_key(ctx)).await {
+        Ok(u) => Some(u),
+        Err(e) if is_not_found(&e) => None,
+        Err(e) => {
+            let doing = format!("reading user {}", ctx.subject);
+            return StepPlan::stopped("cannot-read", StepOutcome::from_error(&doing, e));
+        }
+    };
+    for sku in &req.skus {
+        let part = &sku.sku_part_number;
+        if user.as_ref().is_some_and(|u| u.holds_sku(&sku.sku_id)) {
+            p.does(format!("nothing for {part}: {} holds it already", ctx.subject));
+            continue;
+        }
+        match seats::seats(ctx, sku) {
+            Ok(s) if s.assignable() => {
+                p.does(format!("assign {} to {}", s.describe(), ctx.subject));
+            }
+            Ok(s) => {
+                p.block(
+                    "no-free-seat",
+                    format!(
+                        "no free seat of {part} for {}: {} free, {} run(s) waiting ahead. The run would wait in line \
+                         and publish seat.shortage until seats are bought or freed (R13)",
+                        ctx.subject,
+                        s.free().max(0),
+                        s.ahead
+                    ),
+                );
+            }
+            Err(reason) => {
+                p.block("cannot-read", reason);
+            }
+        }
+    }
+    if req.skus.is_empty() {
+        p.does(format!("nothing: no license requested for {}", ctx.subject));
+    }
+    p
 }

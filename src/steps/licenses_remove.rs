@@ -5,7 +5,7 @@
 use super::subject::{base_output, is_exchange, mailbox_of, part_number, resolve_user, skus_by_id};
 use super::{Snapshot, StepContext, StepOutcome, StepReport};
 use crate::ids::{GroupId, SkuId};
-use crate::tenant::{DirectoryObject, ErrorKind, Group, MailboxType, Sku, Tenant, User};
+use crate::tenant::{DirectoryObject, ErrorKind, Group, Mailbox, MailboxType, Sku, Tenant, User};
 use crate::try_tenant;
 use chrono::Duration as ChronoDuration;
 use serde_json::{Value, json};
@@ -17,7 +17,7 @@ const POLL_EVERY_SECS: i64 = 30;
 const GIVE_UP_AFTER_HOURS: i64 = 2;
 
 /// One way the user holds a SKU: directly (`None`) or through a group.
-type Path = (SkuId, Option<GroupId>);
+pub(super) type Path = (SkuId, Option<GroupId>);
 
 /// The Exchange license to keep: direct first, then one with a Plan 2-class mailbox plan,
 /// then the smallest SKU (a standalone Exchange Online plan before a suite).
@@ -52,49 +52,68 @@ fn choose_kept(
         .cloned()
 }
 
-fn group_name(groups: &BTreeMap<GroupId, Group>, id: &GroupId) -> String {
+pub(super) fn group_name(groups: &BTreeMap<GroupId, Group>, id: &GroupId) -> String {
     groups
         .get(id)
         .map(|g| g.display_name.clone())
         .unwrap_or_else(|| id.to_string())
 }
 
-pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
-    let user = match resolve_user(ctx, tenant).await {
-        Ok(u) => u,
-        Err(o) => return o,
-    };
+/// What stops the step, with the plan's blocker code for it.
+type Stop = (&'static str, StepOutcome);
+
+fn reading(o: StepOutcome) -> Stop {
+    ("cannot-read", o)
+}
+
+/// What the step reads and decides before changing anything.
+pub(super) struct Removal {
+    pub user: User,
+    pub mailbox: Option<Mailbox>,
+    pub skus: BTreeMap<SkuId, Sku>,
+    /// Every path held now or at the snapshot.
+    pub paths: BTreeSet<Path>,
+    pub groups: BTreeMap<GroupId, Group>,
+    /// Why the shared mailbox still needs an Exchange license (R2/R8).
+    pub need: Option<String>,
+    pub kept: Option<Path>,
+    pub removed: Vec<Path>,
+    pub direct_remove: Vec<SkuId>,
+    pub leave: BTreeSet<GroupId>,
+}
+
+/// Observes and decides. `planning`: the mailbox is judged as `mailbox.convert` leaves it
+/// (shared), since a plan runs before the conversion.
+pub(super) async fn observe(ctx: &StepContext<'_>, tenant: &dyn Tenant, planning: bool) -> Result<Removal, Stop> {
+    let user = resolve_user(ctx, tenant).await.map_err(|o| ("user-not-found", o))?;
     let upn = user.user_principal_name.clone();
-    let mailbox = match mailbox_of(tenant, &user).await {
-        Ok(m) => m,
-        Err(o) => return o,
-    };
-    let skus = match skus_by_id(tenant, &upn).await {
-        Ok(s) => s,
-        Err(o) => return o,
-    };
+    let mailbox = mailbox_of(tenant, &user).await.map_err(reading)?;
+    let skus = skus_by_id(tenant, &upn).await.map_err(reading)?;
     let holds_exchange = user
         .assigned_licenses
         .iter()
         .any(|l| is_exchange(&skus, &l.sku_id));
-    if let Some(m) = &mailbox {
+    if let Some(m) = mailbox.as_ref().filter(|_| !planning) {
         if m.recipient_type_details == MailboxType::UserMailbox && m.forwards() {
-            return StepOutcome::blocked(format!(
+            return Err(("mailbox-forwards", StepOutcome::blocked(format!(
                 "the mailbox of {upn} forwards mail, which only works while the account is licensed (R5): \
                  turn forwarding off or convert the mailbox to shared first, then restart this step"
-            ));
+            ))));
         }
         if m.recipient_type_details == MailboxType::UserMailbox && holds_exchange {
-            return StepOutcome::failed(format!(
+            return Err(("mailbox-not-shared", StepOutcome::failed(format!(
                 "the mailbox of {upn} is not converted to shared; removing the license now would start \
                  deprovisioning it (R3). Run mailbox.convert before licenses.remove"
-            ));
+            ))));
         }
     }
-    let member_of: BTreeSet<GroupId> = try_tenant!(
-        tenant.member_of(&user.id).await,
-        "reading the group memberships of {upn}"
-    )
+    let member_of: BTreeSet<GroupId> = match tenant.member_of(&user.id).await {
+        Ok(list) => list,
+        Err(e) => {
+            let doing = format!("reading the group memberships of {upn}");
+            return Err(reading(StepOutcome::from_error(&doing, e)));
+        }
+    }
     .into_iter()
     .filter_map(|o| match o {
         DirectoryObject::Group(g) => Some(g.id),
@@ -126,28 +145,30 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
             }
             Err(e) if e.kind == ErrorKind::NotFound => {}
             Err(e) => {
-                return StepOutcome::from_error(
-                    &format!("reading group {g} (licenses of {upn})"),
-                    e,
-                );
+                let doing = format!("reading group {g} (licenses of {upn})");
+                return Err(reading(StepOutcome::from_error(&doing, e)));
             }
         }
     }
 
     // R2/R8: which Exchange license the shared mailbox still needs
+    let shared_by_then = |m: &&Mailbox| {
+        m.recipient_type_details == MailboxType::SharedMailbox
+            || (planning && m.recipient_type_details == MailboxType::UserMailbox)
+    };
     let need = mailbox
         .as_ref()
-        .filter(|m| m.recipient_type_details == MailboxType::SharedMailbox)
+        .filter(shared_by_then)
         .and_then(|m| m.license_required_reason());
     let kept = match &need {
         None => None,
         Some(reason) => match choose_kept(&paths, &user, &member_of, &skus) {
             Some(p) => Some(p),
             None => {
-                return StepOutcome::blocked(format!(
+                return Err(("no-exchange-license", StepOutcome::blocked(format!(
                     "the shared mailbox of {upn} still needs an Exchange Online Plan 2 license because {reason}, \
                      but the user holds none: assign one, then restart this step"
-                ));
+                ))));
             }
         },
     };
@@ -156,7 +177,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     let is_kept = |(s, g): &Path| {
         Some(s) == kept_sku.as_ref() || (g.is_some() && g.as_ref() == kept_group.as_ref())
     };
-    let removed: Vec<&Path> = paths.iter().filter(|p| !is_kept(p)).collect();
+    let removed: Vec<Path> = paths.iter().filter(|p| !is_kept(p)).cloned().collect();
 
     // plan against the current state
     let direct_remove: Vec<SkuId> = user
@@ -171,13 +192,49 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         .collect();
     for g in &leave {
         if let Some(why) = groups.get(g).and_then(Group::not_editable_reason) {
-            return StepOutcome::blocked(format!(
+            return Err(("group-not-editable", StepOutcome::blocked(format!(
                 "{upn} gets licenses from group '{}' ({g}), which cannot be edited: {why} (R10). \
                  Then restart this step",
                 group_name(&groups, g)
-            ));
+            ))));
         }
     }
+    Ok(Removal {
+        user,
+        mailbox,
+        skus,
+        paths,
+        groups,
+        need,
+        kept,
+        removed,
+        direct_remove,
+        leave,
+    })
+}
+
+pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
+    let Removal {
+        user,
+        mailbox,
+        skus,
+        paths,
+        groups,
+        need,
+        kept,
+        removed,
+        direct_remove,
+        leave,
+    } = match observe(ctx, tenant, false).await {
+        Ok(r) => r,
+        Err((_, o)) => return o,
+    };
+    let upn = user.user_principal_name.clone();
+    let kept_sku = kept.as_ref().map(|(s, _)| s.clone());
+    let kept_group = kept.as_ref().and_then(|(_, g)| g.clone());
+    let is_kept = |(s, g): &Path| {
+        Some(s) == kept_sku.as_ref() || (g.is_some() && g.as_ref() == kept_group.as_ref())
+    };
 
     // act
     let mut changed = Vec::new();
@@ -329,3 +386,4 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         ..StepReport::default()
     })
 }
+

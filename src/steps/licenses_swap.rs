@@ -24,11 +24,11 @@ pub const PARAMS: &[&str] = &["from", "to", "from_group", "to_group"];
 const PROCESSING_POLL_SECS: i64 = 30;
 
 /// What the event asks for, resolved against the tenant.
-struct Swap {
-    from: Sku,
-    to: Sku,
-    from_group: Option<Group>,
-    to_group: Option<Group>,
+pub(super) struct Swap {
+    pub from: Sku,
+    pub to: Sku,
+    pub from_group: Option<Group>,
+    pub to_group: Option<Group>,
 }
 
 async fn group_param(
@@ -73,7 +73,7 @@ async fn group_param(
     Ok(Some(g))
 }
 
-async fn resolve(
+pub(super) async fn resolve(
     ctx: &StepContext<'_>,
     tenant: &dyn Tenant,
     upn: &str,

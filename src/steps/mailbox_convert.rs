@@ -5,8 +5,9 @@
 use super::subject::{
     base_output, mailbox_of, manager_upn, resolve_user, same_principal, skus_by_id,
 };
-use super::{Snapshot, StepContext, StepOutcome, StepReport};
-use crate::tenant::{AutoReply, ErrorKind, MailboxPermission, MailboxType, Tenant};
+use super::plan::gigabytes;
+use super::{Snapshot, StepContext, StepOutcome, StepPlan, StepReport};
+use crate::tenant::{AutoReply, ErrorKind, Mailbox, MailboxPermission, MailboxType, Tenant, User};
 use crate::try_tenant;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -36,6 +37,37 @@ fn desired_reply(message: &str) -> AutoReply {
     }
 }
 
+/// Whether the mailbox still has to be converted (`false`: shared already). A user mailbox
+/// without an Exchange license cannot be converted (R3); other kinds are left to a person.
+async fn needs_conversion(
+    tenant: &dyn Tenant,
+    user: &User,
+    mailbox: &Mailbox,
+) -> Result<bool, StepOutcome> {
+    let upn = &user.user_principal_name;
+    match mailbox.recipient_type_details {
+        MailboxType::SharedMailbox => Ok(false),
+        MailboxType::UserMailbox => {
+            let skus = skus_by_id(tenant, upn).await?;
+            let licensed = user
+                .assigned_licenses
+                .iter()
+                .any(|l| super::subject::is_exchange(&skus, &l.sku_id));
+            if !licensed {
+                return Err(StepOutcome::failed(format!(
+                    "the mailbox of {upn} is no longer licensed with an Exchange plan, so it cannot be \
+                     converted to shared and is being deprovisioned (R3). Assign an Exchange license \
+                     again, then restart this step"
+                )));
+            }
+            Ok(true)
+        }
+        other => Err(StepOutcome::failed(format!(
+            "the mailbox of {upn} is a {other:?}, not a user mailbox: convert it by hand if that is intended"
+        ))),
+    }
+}
+
 pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     let user = match resolve_user(ctx, tenant).await {
         Ok(u) => u,
@@ -62,24 +94,10 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     let mut notes: Vec<String> = Vec::new();
 
     // 1. convert (R3: only while licensed)
-    match mailbox.recipient_type_details {
-        MailboxType::SharedMailbox => {}
-        MailboxType::UserMailbox => {
-            let skus = match skus_by_id(tenant, &upn).await {
-                Ok(s) => s,
-                Err(o) => return o,
-            };
-            let licensed = user
-                .assigned_licenses
-                .iter()
-                .any(|l| super::subject::is_exchange(&skus, &l.sku_id));
-            if !licensed {
-                return StepOutcome::failed(format!(
-                    "the mailbox of {upn} is no longer licensed with an Exchange plan, so it cannot be \
-                     converted to shared and is being deprovisioned (R3). Assign an Exchange license \
-                     again, then restart this step"
-                ));
-            }
+    match needs_conversion(tenant, &user, &mailbox).await {
+        Err(o) => return o,
+        Ok(false) => {}
+        Ok(true) => {
             try_tenant!(
                 tenant
                     .set_mailbox_type(&user.id, MailboxType::SharedMailbox)
@@ -88,11 +106,6 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
             );
             changed.push(format!(
                 "converted the mailbox of {upn} to a shared mailbox"
-            ));
-        }
-        other => {
-            return StepOutcome::failed(format!(
-                "the mailbox of {upn} is a {other:?}, not a user mailbox: convert it by hand if that is intended"
             ));
         }
     }
@@ -239,4 +252,65 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         output: Value::Object(output),
         ..StepReport::default()
     })
+}
+
+/// The mailbox as it is, what would change, and what a person should know (R2: the
+/// Exchange license stays; no manager: nobody gets FullAccess).
+pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
+    let user = match resolve_user(ctx, tenant).await {
+        Ok(u) => u,
+        Err(o) => return StepPlan::stopped("user-not-found", o),
+    };
+    let upn = user.user_principal_name.clone();
+    let mailbox = match mailbox_of(tenant, &user).await {
+        Ok(Some(m)) => m,
+        Ok(None) => return StepPlan::doing(format!("nothing: {upn} has no mailbox to convert")),
+        Err(o) => return StepPlan::stopped("cannot-read", o),
+    };
+    let size = gigabytes(mailbox.total_item_size_bytes);
+    let mut p = StepPlan::default();
+    match needs_conversion(tenant, &user, &mailbox).await {
+        Ok(true) => p.does(format!(
+            "convert the {size:.1} GB user mailbox of {upn} to a shared mailbox while it is licensed (R3)"
+        )),
+        Ok(false) => p.does(format!("nothing to convert: the mailbox of {upn} is shared already")),
+        Err(o) => return StepPlan::stopped("mailbox-not-convertible", o),
+    };
+    if let Some(reason) = mailbox.license_required_reason() {
+        p.warn(format!(
+            "mailbox {size:.0} GB: the Exchange license stays ({reason})"
+        ));
+    }
+    if ctx.param_bool("grant_manager_full_access", true) {
+        match manager_upn(ctx, tenant, &user).await {
+            Ok(Some(m)) => {
+                let perms = match tenant.get_mailbox_permissions(&user.id).await {
+                    Ok(perms) => perms,
+                    Err(e) => {
+                        let doing = format!("reading the mailbox permissions of {upn}");
+                        return StepPlan::stopped("cannot-read", StepOutcome::from_error(&doing, e));
+                    }
+                };
+                if !has_full_access(&perms, &m) {
+                    p.does(format!("give {m} FullAccess to the mailbox of {upn}"));
+                }
+            }
+            Ok(None) => {
+                p.warn(format!("no manager: nobody gets FullAccess to the mailbox of {upn}"));
+            }
+            Err(o) => return StepPlan::stopped("cannot-read", o),
+        }
+    }
+    if let Some(text) = ctx.param_str("auto_reply") {
+        p.does(format!("set the automatic reply of {upn} to \"{text}\""));
+    }
+    if ctx.param_bool("hide_from_address_lists", true) && !mailbox.hidden_from_address_lists_enabled {
+        p.does(format!("hide {upn} from the address lists"));
+        if user.is_synced() {
+            p.warn(format!(
+                "{upn} is synced from on-premises AD: hiding it from the address lists may have to be set there (msExchHideFromAddressLists)"
+            ));
+        }
+    }
+    p
 }

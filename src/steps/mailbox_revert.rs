@@ -7,7 +7,7 @@
 use super::leaver_trace::{self, Leaver, LeaverRun, Stop, Trace, other_account};
 use super::mailbox_convert::has_full_access;
 use super::subject::{base_output, is_exchange, mailbox_of, skus_by_id};
-use super::{StepContext, StepOutcome, StepReport};
+use super::{StepContext, StepOutcome, StepPlan, StepReport};
 use crate::tenant::{AutoReply, ErrorKind, MailboxType, Tenant, User};
 use crate::try_tenant;
 use serde_json::{Value, json};
@@ -274,4 +274,43 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         changed,
         notes,
     )
+}
+
+/// What the leaver's `mailbox.convert` recorded it changed, and so what would be put back.
+pub async fn plan(ctx: &StepContext<'_>, _tenant: &dyn Tenant) -> StepPlan {
+    let l = match leaver_trace::leaver_for_plan(ctx) {
+        Ok(l) => l,
+        Err(p) => return p,
+    };
+    let out = match l.trace("mailbox.convert") {
+        Trace::Done(out) => out,
+        Trace::NotStarted => {
+            return StepPlan::doing(format!("nothing: {} did not convert the mailbox", l.describe()));
+        }
+        Trace::Partial { status, .. } => {
+            return StepPlan::doing(format!(
+                "compare the mailbox with the snapshot and put back what differs ({} stopped in mailbox.convert, {status})",
+                l.describe()
+            ));
+        }
+    };
+    let flag = |k: &str| out.get(k).and_then(serde_json::Value::as_bool) == Some(true);
+    let mailbox = out.get("mailbox").and_then(serde_json::Value::as_str).unwrap_or(ctx.subject);
+    let mut p = StepPlan::default();
+    if flag("convertedToShared") {
+        p.does(format!("convert {mailbox} back to a user mailbox (after licenses.restore, R3)"));
+    }
+    if let Some(m) = out.get("managerGranted").and_then(serde_json::Value::as_str) {
+        p.does(format!("remove the FullAccess of {m} on {mailbox}"));
+    }
+    if flag("autoReplySet") {
+        p.does(format!("put the previous automatic reply of {mailbox} back"));
+    }
+    if flag("hidden") {
+        p.does(format!("show {mailbox} in the address lists again"));
+    }
+    if p.does.is_empty() {
+        p.does(format!("nothing: {} changed nothing on {mailbox}", l.describe()));
+    }
+    p
 }

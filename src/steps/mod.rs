@@ -7,6 +7,7 @@ mod context;
 mod ledger;
 mod outcome;
 mod param;
+mod plan;
 mod retention;
 
 mod backup_files;
@@ -19,8 +20,11 @@ mod groups_add;
 mod leaver_trace;
 mod licenses_assign;
 mod licenses_remove;
+mod licenses_remove_plan;
 mod licenses_restore;
+mod licenses_restore_plan;
 mod licenses_swap;
+mod licenses_swap_plan;
 mod mailbox_convert;
 mod mailbox_revert;
 mod onedrive_backup;
@@ -29,6 +33,7 @@ mod restore_seats;
 mod seat_plan;
 mod seats;
 mod seats_reduce;
+mod seats_reduce_plan;
 mod sessions_revoke;
 mod shared_licenses;
 mod sku_ref;
@@ -45,6 +50,7 @@ pub use action::Action;
 pub use context::{StepContext, StepEnv};
 pub use ledger::{Ledger, LedgerError, LedgerResult, MemoryLedger, PriorRun, PriorStep};
 pub use outcome::{Emit, FactWrite, StepOutcome, StepReport};
+pub use plan::{Blocker, StepPlan};
 pub use user_snapshot::{
     Snapshot, SnapshotLicense, SnapshotMailbox, SnapshotManager, SnapshotRole,
 };

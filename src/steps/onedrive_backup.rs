@@ -7,9 +7,10 @@
 use super::backup_files::{BackupDir, Manifest, ManifestEntry, sha256_hex};
 use super::drive_walk::{enumerate, file_paths, safe_component};
 use super::retention::{BackupFact, backup_key};
-use super::subject::{base_output, resolve_user};
-use super::{FactWrite, StepContext, StepOutcome, StepReport};
-use crate::tenant::{ErrorKind, Tenant};
+use super::plan::gigabytes;
+use super::subject::{base_output, drive_of, resolve_user};
+use super::{FactWrite, StepContext, StepOutcome, StepPlan, StepReport};
+use crate::tenant::Tenant;
 use serde_json::{Value, json};
 
 pub const PARAMS: &[&str] = &[];
@@ -31,9 +32,9 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     };
     let upn = user.user_principal_name.clone();
     let mut output = base_output(&user);
-    let drive = match tenant.get_drive(&user.id).await {
-        Ok(d) => d,
-        Err(e) if matches!(e.kind, ErrorKind::DriveNotFound) => {
+    let drive = match drive_of(tenant, &user).await {
+        Ok(Some(d)) => d,
+        Ok(None) => {
             output.insert("driveId".into(), Value::Null);
             let fact = BackupFact {
                 verified: true,
@@ -52,7 +53,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                 ..StepReport::default()
             });
         }
-        Err(e) => return StepOutcome::from_error(&format!("reading the OneDrive of {upn}"), e),
+        Err(o) => return o,
     };
     let items = match enumerate(tenant, &drive.id, &upn).await {
         Ok(i) => i,
@@ -230,4 +231,28 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         facts: vec![FactWrite::put(backup_key(&user.id), json!(fact))],
         ..StepReport::default()
     })
+}
+
+/// What it would copy: the drive's quota `used` (the drive is not walked), or nothing.
+pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
+    let user = match resolve_user(ctx, tenant).await {
+        Ok(u) => u,
+        Err(o) => return StepPlan::stopped("user-not-found", o),
+    };
+    let upn = &user.user_principal_name;
+    match drive_of(tenant, &user).await {
+        Ok(Some(d)) => StepPlan::doing(format!(
+            "copy every file of the OneDrive of {upn} ({:.2} GB in use) to {}, then verify each against manifest.json (R6)",
+            gigabytes(d.quota_used),
+            ctx.env
+                .backup_dir
+                .join(safe_component(user.id.as_str()))
+                .join(safe_component(d.id.as_str()))
+                .display()
+        )),
+        Ok(None) => StepPlan::doing(format!(
+            "nothing to copy: {upn} has no OneDrive (recorded as a verified empty backup)"
+        )),
+        Err(o) => StepPlan::stopped("cannot-read", o),
+    }
 }

@@ -2,9 +2,10 @@
 //! no mail) unless it is already there. No manager → blocked (R7).
 
 use super::drive_walk::{enumerate, root_id};
-use super::subject::{base_output, manager_upn, resolve_user, same_principal};
-use super::{StepContext, StepOutcome, StepReport};
-use crate::tenant::{DrivePermission, ErrorKind, Tenant};
+use super::plan::gigabytes;
+use super::subject::{base_output, drive_of, is_not_found, manager_upn, resolve_user, same_principal};
+use super::{StepContext, StepOutcome, StepPlan, StepReport};
+use crate::tenant::{DrivePermission, Tenant, User};
 use crate::try_tenant;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -20,22 +21,36 @@ fn covers(perms: &[DrivePermission], who: &str, role: &str) -> bool {
     })
 }
 
+/// The `role` parameter (`write` by default); anything but `read`/`write` fails the step.
+fn role<'a>(ctx: &'a StepContext<'_>, upn: &str) -> Result<&'a str, StepOutcome> {
+    let role = ctx.param_str("role").unwrap_or("write");
+    if role != "read" && role != "write" {
+        return Err(StepOutcome::failed(format!(
+            "onedrive.grant for {upn}: role `{role}` is not valid; use `read` or `write`"
+        )));
+    }
+    Ok(role)
+}
+
+/// R7: nobody to hand the OneDrive to.
+fn no_manager(upn: &str) -> String {
+    format!("{upn} has no manager to hand the OneDrive to (R7): set a manager or use onedrive=backup")
+}
+
 pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     let user = match resolve_user(ctx, tenant).await {
         Ok(u) => u,
         Err(o) => return o,
     };
     let upn = user.user_principal_name.clone();
-    let role = ctx.param_str("role").unwrap_or("write");
-    if role != "read" && role != "write" {
-        return StepOutcome::failed(format!(
-            "onedrive.grant for {upn}: role `{role}` is not valid; use `read` or `write`"
-        ));
-    }
+    let role = match role(ctx, &upn) {
+        Ok(r) => r,
+        Err(o) => return o,
+    };
     let mut output = base_output(&user);
-    let drive = match tenant.get_drive(&user.id).await {
-        Ok(d) => d,
-        Err(e) if e.kind == ErrorKind::DriveNotFound => {
+    let drive = match drive_of(tenant, &user).await {
+        Ok(Some(d)) => d,
+        Ok(None) => {
             output.insert("driveId".into(), Value::Null);
             output.insert("granted".into(), json!(false));
             return StepOutcome::Done(StepReport {
@@ -46,14 +61,12 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                 ..StepReport::default()
             });
         }
-        Err(e) => return StepOutcome::from_error(&format!("reading the OneDrive of {upn}"), e),
+        Err(o) => return o,
     };
     let manager = match manager_upn(ctx, tenant, &user).await {
         Ok(Some(m)) => m,
         Ok(None) => {
-            return StepOutcome::blocked(format!(
-                "{upn} has no manager to hand the OneDrive to (R7): set a manager or use onedrive=backup"
-            ));
+            return StepOutcome::blocked(no_manager(&upn));
         }
         Err(o) => return o,
     };
@@ -105,4 +118,65 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         output: Value::Object(output),
         ..StepReport::default()
     })
+}
+
+/// Who would get access, or why nobody would (no manager: a blocker, as the step blocks).
+pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
+    let user = match resolve_user(ctx, tenant).await {
+        Ok(u) => u,
+        Err(o) => return StepPlan::stopped("user-not-found", o),
+    };
+    let upn = user.user_principal_name.clone();
+    let role = match role(ctx, &upn) {
+        Ok(r) => r,
+        Err(o) => return StepPlan::stopped("invalid-role", o),
+    };
+    let drive = match drive_of(tenant, &user).await {
+        Ok(Some(d)) => d,
+        Ok(None) => {
+            return StepPlan::doing(format!("nothing: {upn} has no OneDrive to hand over"));
+        }
+        Err(o) => return StepPlan::stopped("cannot-read", o),
+    };
+    let mut p = StepPlan::default();
+    let manager = match manager_upn(ctx, tenant, &user).await {
+        Ok(Some(m)) => m,
+        Ok(None) => {
+            p.warn(format!("no manager: nobody inherits the OneDrive of {upn}"));
+            p.block("no-manager", no_manager(&upn));
+            return p;
+        }
+        Err(o) => return StepPlan::stopped("cannot-read", o),
+    };
+    match tenant.get_user(&manager).await {
+        Ok(m) => manager_state(&mut p, &m, &upn),
+        Err(e) if is_not_found(&e) => {
+            p.block(
+                "manager-not-found",
+                format!("the manager {manager} of {upn} is not an account of the tenant: the OneDrive cannot be shared with them; name another manager or use onedrive=backup"),
+            );
+            return p;
+        }
+        Err(e) => {
+            return StepPlan::stopped(
+                "cannot-read",
+                StepOutcome::from_error(&format!("reading the manager {manager}"), e),
+            );
+        }
+    }
+    p.does(format!(
+        "give {manager} {role} access to the OneDrive of {upn} ({:.2} GB in use), without an invitation mail",
+        gigabytes(drive.quota_used)
+    ));
+    p
+}
+
+/// A manager who cannot sign in inherits files nobody can open.
+fn manager_state(p: &mut StepPlan, manager: &User, upn: &str) {
+    if !manager.account_enabled {
+        p.warn(format!(
+            "the manager {} is disabled: they cannot open the OneDrive of {upn} they would inherit",
+            manager.user_principal_name
+        ));
+    }
 }

@@ -153,3 +153,15 @@ macro_rules! try_tenant {
         }
     };
 }
+
+/// `try_tenant!` for observation code shared by a step's `run` and `plan`, which returns
+/// `Result<_, StepOutcome>`.
+#[macro_export]
+macro_rules! try_observe {
+    ($call:expr, $($doing:tt)+) => {
+        match $call {
+            Ok(v) => v,
+            Err(e) => return Err($crate::steps::StepOutcome::from_error(&format!($($doing)+), e)),
+        }
+    };
+}

@@ -33,22 +33,68 @@ struct Did {
     reason: String,
 }
 
-pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
+/// The step's parameters.
+pub(super) struct Settings {
+    pub buffer: i64,
+    pub recheck: chrono::Duration,
+    pub reduce_now: bool,
+    /// `scope = "released"`: only the SKUs the run's user held.
+    pub released: bool,
+}
+
+pub(super) fn settings(ctx: &StepContext<'_>) -> Result<Settings, StepOutcome> {
     let buffer = match param::int(ctx, "buffer", 0, 0, 1_000_000) {
         Ok(n) => n,
-        Err(e) => return StepOutcome::failed(format!("{e}; fix the workflow file")),
+        Err(e) => return Err(StepOutcome::failed(format!("{e}; fix the workflow file"))),
     };
     let recheck = match param::duration(ctx, "recheck_before", DEFAULT_RECHECK)
         .map(chrono::Duration::from_std)
     {
         Ok(Ok(d)) => d,
-        Ok(Err(_)) => return StepOutcome::failed("parameter `recheck_before` is too long"),
-        Err(e) => return StepOutcome::failed(format!("{e}; fix the workflow file")),
+        Ok(Err(_)) => return Err(StepOutcome::failed("parameter `recheck_before` is too long")),
+        Err(e) => return Err(StepOutcome::failed(format!("{e}; fix the workflow file"))),
     };
-    let reduce_now = ctx.param_bool("reduce_now", true);
-    let scope: Option<BTreeSet<SkuId>> = match ctx.param_str("scope").unwrap_or("tenant") {
-        "tenant" => None,
-        "released" => match Snapshot::from_outputs(ctx) {
+    let released = match ctx.param_str("scope").unwrap_or("tenant") {
+        "tenant" => false,
+        "released" => true,
+        other => {
+            return Err(StepOutcome::failed(format!(
+                "parameter `scope` is `{other}`; it must be `tenant` or `released`"
+            )));
+        }
+    };
+    Ok(Settings {
+        buffer,
+        recheck,
+        reduce_now: ctx.param_bool("reduce_now", true),
+        released,
+    })
+}
+
+/// Runs waiting in line for a seat of `sku` (their seats are kept).
+pub(super) fn waiting_for(ctx: &StepContext<'_>, sku: &SkuId) -> Result<i64, StepOutcome> {
+    match ctx.ledger.ahead_in_line(&format!("seat/{sku}")) {
+        Ok(n) => Ok(i64::try_from(n).unwrap_or(i64::MAX / 2)),
+        Err(e) => Err(StepOutcome::Retry {
+            after: None,
+            reason: format!("reading the runs waiting for a seat of {sku}: {e}"),
+        }),
+    }
+}
+
+pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
+    let Settings {
+        buffer,
+        recheck,
+        reduce_now,
+        released,
+    } = match settings(ctx) {
+        Ok(s) => s,
+        Err(o) => return o,
+    };
+    let scope: Option<BTreeSet<SkuId>> = match released {
+        false => None,
+        true => match Snapshot::from_outputs(ctx) {
             Some(s) => Some(s.licenses.into_iter().map(|l| l.sku_id).collect()),
             None => {
                 return StepOutcome::failed(
@@ -56,11 +102,6 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                 );
             }
         },
-        other => {
-            return StepOutcome::failed(format!(
-                "parameter `scope` is `{other}`; it must be `tenant` or `released`"
-            ));
-        }
     };
 
     let skus = try_tenant!(tenant.list_skus().await, "listing the tenant's SKUs");
@@ -79,14 +120,9 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
             recheck,
             reduce_now,
         };
-        let waiting = match ctx.ledger.ahead_in_line(&format!("seat/{sku}")) {
-            Ok(n) => i64::try_from(n).unwrap_or(i64::MAX / 2),
-            Err(e) => {
-                return StepOutcome::Retry {
-                    after: None,
-                    reason: format!("reading the runs waiting for a seat of {sku}: {e}"),
-                };
-            }
+        let waiting = match waiting_for(ctx, sku) {
+            Ok(n) => n,
+            Err(o) => return o,
         };
         match one_sku(tenant, sku, buffer, waiting, policy).await {
             Ok((v, c, e)) => {
@@ -111,7 +147,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
 /// last. Other runs only lower quantities, so counts read after the quantities can only
 /// show fewer seats than those quantities add up to, and a plan made from them errs on the
 /// side of keeping seats (the other order once took a SKU below its seats in use).
-async fn read(tenant: &dyn Tenant, sku: &SkuId) -> Result<(Sku, Vec<SubInfo>), StepOutcome> {
+pub(super) async fn read(tenant: &dyn Tenant, sku: &SkuId) -> Result<(Sku, Vec<SubInfo>), StepOutcome> {
     let fail = |doing: String, e| StepOutcome::from_error(&doing, e);
     let all = tenant.list_subscriptions().await.map_err(|e| {
         fail(

@@ -2,7 +2,7 @@
 //! sign-in is disabled. A repeat within the same step sees the fresh timestamp and skips.
 
 use super::subject::{base_output, resolve_user};
-use super::{StepContext, StepOutcome, StepReport};
+use super::{StepContext, StepOutcome, StepPlan, StepReport};
 use crate::tenant::Tenant;
 use crate::try_tenant;
 use serde_json::{Value, json};
@@ -60,4 +60,15 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         output: Value::Object(output),
         ..StepReport::default()
     })
+}
+
+/// What it would revoke (the user must exist; sign-in is blocked by `user.disable` first).
+pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
+    match resolve_user(ctx, tenant).await {
+        Ok(user) => StepPlan::doing(format!(
+            "revoke every refresh token and session cookie of {} once sign-in is blocked (R16)",
+            user.user_principal_name
+        )),
+        Err(o) => StepPlan::stopped("user-not-found", o),
+    }
 }

@@ -3,7 +3,7 @@
 
 use super::{StepContext, StepOutcome};
 use crate::ids::SkuId;
-use crate::tenant::{ErrorKind, Mailbox, Sku, Tenant, TenantError, User};
+use crate::tenant::{Drive, ErrorKind, Mailbox, Sku, Tenant, TenantError, User};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -45,6 +45,18 @@ pub(crate) async fn mailbox_of(
         Err(e) if e.kind == ErrorKind::MailboxNotEnabled => Ok(None),
         Err(e) => Err(StepOutcome::from_error(
             &format!("reading the mailbox of {}", user.user_principal_name),
+            e,
+        )),
+    }
+}
+
+/// The user's OneDrive, `None` when it was never provisioned.
+pub(crate) async fn drive_of(tenant: &dyn Tenant, user: &User) -> Result<Option<Drive>, StepOutcome> {
+    match tenant.get_drive(&user.id).await {
+        Ok(d) => Ok(Some(d)),
+        Err(e) if e.kind == ErrorKind::DriveNotFound => Ok(None),
+        Err(e) => Err(StepOutcome::from_error(
+            &format!("reading the OneDrive of {}", user.user_principal_name),
             e,
         )),
     }

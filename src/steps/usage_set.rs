@@ -4,7 +4,7 @@
 //! Graph 400 at license time. Already set to that code → done without a change.
 
 use super::subject::{base_output, resolve_user};
-use super::{StepContext, StepOutcome, StepReport, country_codes};
+use super::{StepContext, StepOutcome, StepPlan, StepReport, country_codes};
 use crate::tenant::Tenant;
 use crate::try_tenant;
 use serde_json::{Value, json};
@@ -12,24 +12,33 @@ use std::time::Duration;
 
 pub const PARAMS: &[&str] = &["usage_location"];
 
-pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
+/// The code asked for (`None`: not given); an invalid one fails the step before any call.
+fn wanted(ctx: &StepContext<'_>) -> Result<Option<&'static str>, StepOutcome> {
     let source = ctx.source_of("usage_location", "usageLocation");
-    let wanted = match ctx.param_str("usage_location") {
-        None => None,
+    match ctx.param_str("usage_location") {
+        None => Ok(None),
         Some(raw) => match country_codes::assigned(raw) {
-            Some(code) => Some(code),
+            Some(code) => Ok(Some(code)),
             None => {
                 let hint = country_codes::hint(raw)
                     .map(|h| format!(" Did you mean {h}?"))
                     .unwrap_or_default();
-                return StepOutcome::failed(format!(
+                Err(StepOutcome::failed(format!(
                     "usage location `{raw}` ({source}) for {} is not an officially assigned ISO 3166-1 \
                      alpha-2 country code, so no license could be assigned (R12).{hint} Nothing was \
                      changed; send a corrected event",
                     ctx.subject
-                ));
+                )))
             }
         },
+    }
+}
+
+pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
+    let source = ctx.source_of("usage_location", "usageLocation");
+    let wanted = match wanted(ctx) {
+        Ok(w) => w,
+        Err(o) => return o,
     };
     let user = match resolve_user(ctx, tenant).await {
         Ok(u) => u,
@@ -94,4 +103,45 @@ fn output(user: &crate::tenant::User, code: &str) -> Value {
     let mut m = base_output(user);
     m.insert("usageLocation".into(), json!(code));
     Value::Object(m)
+}
+
+/// The code that would be set; an invalid or missing one is a blocker.
+pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
+    let wanted = match wanted(ctx) {
+        Ok(w) => w,
+        Err(o) => return StepPlan::stopped("invalid-usage-location", o),
+    };
+    let current = match tenant.get_user(super::subject::lookup_key(ctx)).await {
+        Ok(u) => u.usage_location,
+        Err(e) if super::subject::is_not_found(&e) => None,
+        Err(e) => {
+            let doing = format!("reading user {}", ctx.subject);
+            return StepPlan::stopped("cannot-read", StepOutcome::from_error(&doing, e));
+        }
+    };
+    match (wanted, current) {
+        (Some(code), Some(c)) if c == code => {
+            StepPlan::doing(format!("nothing: the usage location of {} is {code} already", ctx.subject))
+        }
+        (Some(code), c) => StepPlan::doing(format!(
+            "set the usage location of {} to {code} (now {})",
+            ctx.subject,
+            c.as_deref().unwrap_or("unset")
+        )),
+        (None, Some(c)) if country_codes::assigned(&c).is_some() => StepPlan::doing(format!(
+            "nothing: no usage location given, {} keeps {c}",
+            ctx.subject
+        )),
+        (None, _) => {
+            let mut p = StepPlan::default();
+            p.block(
+                "no-usage-location",
+                format!(
+                    "no usage location was given and {} has no valid one; licenses can only be assigned with one (R12): send the event with usageLocation set",
+                    ctx.subject
+                ),
+            );
+            p
+        }
+    }
 }

@@ -4,7 +4,7 @@
 //! 4 h, measured from the step's first attempt), then fail with what to check. Read-only.
 
 use super::subject::base_output;
-use super::{StepContext, StepOutcome, StepReport};
+use super::{StepContext, StepOutcome, StepPlan, StepReport};
 use crate::tenant::{ErrorKind, Tenant};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
@@ -84,6 +84,32 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
             )
         }
         Err(e) => StepOutcome::from_error(&format!("looking up the account {subject}"), e),
+    }
+}
+
+/// Whether the account exists now, or that the run would wait for it.
+pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
+    let limit = ctx.param_str("give_up_after").unwrap_or(DEFAULT_GIVE_UP);
+    match tenant.get_user(ctx.subject).await {
+        Ok(u) => StepPlan::doing(format!(
+            "nothing to wait for: the account {} exists",
+            u.user_principal_name
+        )),
+        Err(e) if e.kind == ErrorKind::NotFound => {
+            let mut p = StepPlan::doing(format!(
+                "wait for the account {} to appear (looking again with a growing delay, giving up after {limit})",
+                ctx.subject
+            ));
+            p.warn(format!(
+                "the account {} does not exist yet: the later steps are planned without it",
+                ctx.subject
+            ));
+            p
+        }
+        Err(e) => {
+            let doing = format!("looking up the account {}", ctx.subject);
+            StepPlan::stopped("cannot-read", StepOutcome::from_error(&doing, e))
+        }
     }
 }
 

@@ -7,7 +7,7 @@
 use super::drive_walk::{enumerate, has_files};
 use super::retention::{PurgeFact, RETENTION_DAYS, original_upn, purge_key};
 use super::subject::{is_not_found, lookup_key, mailbox_of, same_principal};
-use super::{FactWrite, StepContext, StepOutcome, StepReport, param};
+use super::{FactWrite, StepContext, StepOutcome, StepPlan, StepReport, param};
 use crate::ids::UserId;
 use crate::tenant::{DeletedUser, ErrorKind, MailboxType, Tenant, User};
 use serde_json::{Value, json};
@@ -107,52 +107,59 @@ fn onedrive_handled(ctx: &StepContext<'_>, drive: &str) -> bool {
     })
 }
 
+/// What stops the deletion, with the plan's blocker code. `check_drive`: whether the OneDrive
+/// must be shown handled by this run's outputs (a plan has none yet: the earlier backup or
+/// handover step would produce them).
 async fn preconditions(
     ctx: &StepContext<'_>,
     tenant: &dyn Tenant,
     user: &User,
-) -> Option<StepOutcome> {
+    check_drive: bool,
+) -> Option<(&'static str, StepOutcome)> {
     let upn = &user.user_principal_name;
     if user.is_synced() {
-        return Some(StepOutcome::blocked(format!(
+        return Some(("synced-from-ad", StepOutcome::blocked(format!(
             "{upn} is synced from on-premises AD (R9): delete it in on-premises AD; the next sync removes it from the cloud"
-        )));
+        ))));
     }
     match mailbox_of(tenant, user).await {
-        Err(o) => return Some(o),
+        Err(o) => return Some(("cannot-read", o)),
         Ok(Some(m)) if m.recipient_type_details == MailboxType::SharedMailbox => {
-            return Some(StepOutcome::blocked(format!(
+            return Some(("shared-mailbox", StepOutcome::blocked(format!(
                 "{upn} is the account behind a shared mailbox (R4): deleting it would lose the mailbox. \
                  Keep the account (use mailbox=shared without user.delete) or convert the mailbox back first"
-            )));
+            ))));
         }
         Ok(Some(m)) if m.forwards() => {
-            return Some(StepOutcome::blocked(format!(
+            return Some(("mailbox-forwards", StepOutcome::blocked(format!(
                 "the mailbox of {upn} forwards mail (R4): deleting the account breaks it. Turn forwarding off first"
-            )));
+            ))));
         }
         Ok(_) => {}
+    }
+    if !check_drive {
+        return None;
     }
     let drive = match tenant.get_drive(&user.id).await {
         Ok(d) => d,
         Err(e) if e.kind == ErrorKind::DriveNotFound => return None,
         Err(e) => {
-            return Some(StepOutcome::from_error(
+            return Some(("cannot-read", StepOutcome::from_error(
                 &format!("reading the OneDrive of {upn}"),
                 e,
-            ));
+            )));
         }
     };
     if ctx.param_str("onedrive") == Some("none") || onedrive_handled(ctx, drive.id.as_str()) {
         return None;
     }
     match enumerate(tenant, &drive.id, upn).await {
-        Err(o) => Some(o),
-        Ok(items) if has_files(&items) => Some(StepOutcome::blocked(format!(
+        Err(o) => Some(("cannot-read", o)),
+        Ok(items) if has_files(&items) => Some(("onedrive-not-saved", StepOutcome::blocked(format!(
             "the OneDrive of {upn} has files and this run neither verified a backup nor gave the manager access (R6): \
              deleting the account starts its retention clock. Add onedrive.backup or onedrive.grant before user.delete, \
              or set onedrive=none to let the files go"
-        ))),
+        )))),
         Ok(_) => None,
     }
 }
@@ -179,7 +186,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         Err(e) => return StepOutcome::from_error(&format!("reading user {}", ctx.subject), e),
     };
     let upn = user.user_principal_name.clone();
-    if let Some(stop) = preconditions(ctx, tenant, &user).await {
+    if let Some((_, stop)) = preconditions(ctx, tenant, &user, true).await {
         return stop;
     }
     match tenant.delete_user(&user.id).await {
@@ -203,4 +210,63 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         },
         Err(e) => StepOutcome::from_error(&format!("verifying the deletion of {upn}"), e),
     }
+}
+
+/// Whether the account would be soft-deleted, or what stops it (synced, shared mailbox,
+/// forwarding), with the 30-day window and the purge request.
+pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
+    let purge = match purge_after_days(ctx) {
+        Ok(p) => p,
+        Err(why) => return StepPlan::stopped("invalid-purge-days", StepOutcome::failed(why)),
+    };
+    let key = lookup_key(ctx);
+    let user = match tenant.get_user(key).await {
+        Ok(u) => u,
+        Err(e) if is_not_found(&e) => {
+            return match find_deleted(tenant, key).await {
+                Ok(Some(d)) => StepPlan::doing(format!(
+                    "nothing: {} is deleted already (since {})",
+                    original_upn(&d),
+                    d.deleted_date_time
+                )),
+                Ok(None) => {
+                    let mut p = StepPlan::default();
+                    p.block(
+                        "user-not-found",
+                        format!("user {} (looked up as {key}) is neither in the tenant nor among deleted users", ctx.subject),
+                    );
+                    p
+                }
+                Err(o) => StepPlan::stopped("cannot-read", o),
+            };
+        }
+        Err(e) => {
+            let doing = format!("reading user {}", ctx.subject);
+            return StepPlan::stopped("cannot-read", StepOutcome::from_error(&doing, e));
+        }
+    };
+    let upn = &user.user_principal_name;
+    if let Some((code, stop)) = preconditions(ctx, tenant, &user, false).await {
+        return StepPlan::stopped(code, stop);
+    }
+    let mut p = StepPlan::doing(format!(
+        "soft-delete {upn}: restorable with hr.restore for {RETENTION_DAYS} days (R1)"
+    ));
+    match ctx.param_str("onedrive") {
+        Some("none") => p.warn(format!(
+            "onedrive=none: the OneDrive files of {upn} are neither backed up nor handed over and go with the account"
+        )),
+        _ => p.does(format!(
+            "only once an earlier step of the run backed up or handed over the OneDrive of {upn} (R6)"
+        )),
+    };
+    match purge {
+        Some(days) => p.does(format!(
+            "ask the retention sweep to delete {upn} for good {days} day(s) after the soft delete"
+        )),
+        None => p.does(format!(
+            "Microsoft deletes {upn} for good {RETENTION_DAYS} days after the soft delete (R1)"
+        )),
+    };
+    p
 }

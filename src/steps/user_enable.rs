@@ -4,7 +4,7 @@
 
 use super::leaver_trace::{self, Leaver, Trace, other_account};
 use super::subject::base_output;
-use super::{StepContext, StepOutcome, StepReport};
+use super::{StepContext, StepOutcome, StepPlan, StepReport};
 use crate::tenant::{Tenant, User};
 use crate::try_tenant;
 use serde_json::{Value, json};
@@ -90,4 +90,48 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         };
     }
     done(&user, true, changed, notes)
+}
+
+/// Whether sign-in would be allowed again, from the leaver's journal and snapshot.
+pub async fn plan(ctx: &StepContext<'_>, _tenant: &dyn Tenant) -> StepPlan {
+    let l = match leaver_trace::leaver_for_plan(ctx) {
+        Ok(l) => l,
+        Err(p) => return p,
+    };
+    let upn = l
+        .snapshot
+        .as_ref()
+        .map_or_else(|| ctx.subject.to_string(), |s| s.upn.clone());
+    let mut p = StepPlan::default();
+    if !matches!(l.trace("sessions.revoke"), Trace::NotStarted) {
+        p.warn(format!(
+            "{} revoked the sign-in sessions of {upn}; that cannot be undone: the person signs in again",
+            l.describe()
+        ));
+    }
+    if matches!(l.trace("user.disable"), Trace::NotStarted) {
+        p.does(format!("nothing: {} did not block sign-in", l.describe()));
+        return p;
+    }
+    match &l.snapshot {
+        None => {
+            p.block(
+                "no-snapshot",
+                format!("{} blocked sign-in of {upn} without a snapshot: check the account by hand", l.describe()),
+            );
+        }
+        Some(s) if !s.account_enabled => {
+            p.does(format!("nothing: sign-in of {upn} was blocked before the leaver and stays blocked"));
+        }
+        Some(s) if s.on_premises_sync_enabled == Some(true) => {
+            p.block(
+                "synced-from-ad",
+                format!("{upn} is synced from on-premises AD (R9): enable it there"),
+            );
+        }
+        Some(_) => {
+            p.does(format!("allow sign-in for {upn} again (blocked by {})", l.describe()));
+        }
+    }
+    p
 }

@@ -6,7 +6,7 @@
 use super::leaver_trace::{self, Leaver, LeaverRun, Trace};
 use super::restore_seats::{shortages, wait_for_seats};
 use super::subject::{base_output, is_not_found, same_principal, skus_by_id};
-use super::{FactWrite, StepContext, StepOutcome, StepReport};
+use super::{FactWrite, StepContext, StepOutcome, StepPlan, StepReport};
 use crate::ids::{SkuId, UserId};
 use crate::tenant::{DeletedUser, ErrorKind, Tenant, User};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
@@ -278,4 +278,106 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         when(d.deleted_date_time)
     )];
     done(&leaver, &user, Some(&d), changed)
+}
+
+/// Whether there is a deleted account to bring back within its 30 days, and what would stop
+/// it (several matches, synced, seats, its UPN taken by another account).
+pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
+    let leaver = match leaver_trace::find(ctx) {
+        Ok(l) => l,
+        Err(o) => return StepPlan::stopped("cannot-read", *o),
+    };
+    let found = match &leaver {
+        Leaver::Found(l) => Some(l.as_ref()),
+        _ => None,
+    };
+    let key = found
+        .and_then(LeaverRun::user_id)
+        .map(|id| id.to_string())
+        .unwrap_or_else(|| ctx.subject.trim().to_string());
+    let mut p = StepPlan::default();
+    match tenant.get_user(&key).await {
+        Ok(user) => {
+            let upn = &user.user_principal_name;
+            match leaver.nothing_to_undo() {
+                Some(why) => p.block(
+                    "not-deleted",
+                    format!("{upn} is an active account, not a deleted one, and {why}: this restore would change nothing"),
+                ),
+                None => p.does(format!("nothing to bring back: {upn} is active (its leaver did not delete it)")),
+            };
+            return p;
+        }
+        Err(e) if is_not_found(&e) => {}
+        Err(e) => {
+            let doing = format!("reading user {}", ctx.subject);
+            return StepPlan::stopped("cannot-read", StepOutcome::from_error(&doing, e));
+        }
+    }
+    let mut deleted = match find_deleted(tenant, &key).await {
+        Ok(d) => d,
+        Err(o) => return StepPlan::stopped("cannot-read", o),
+    };
+    if deleted.len() > 1 {
+        let ids: Vec<String> = deleted.iter().map(|d| d.id.to_string()).collect();
+        p.block(
+            "ambiguous-deleted-user",
+            format!("several deleted accounts had the UPN {key} ({}): send the restore with the object id as its subject", ids.join(", ")),
+        );
+        return p;
+    }
+    let Some(d) = deleted.pop() else {
+        return StepPlan::stopped("not-deleted", gone(ctx, found, &key, None));
+    };
+    let until = d.deleted_date_time + ChronoDuration::days(RETENTION_DAYS);
+    if until <= ctx.now {
+        return StepPlan::stopped("retention-expired", gone(ctx, found, &key, Some(d.deleted_date_time)));
+    }
+    let upn = original_upn(&d).to_string();
+    if found
+        .and_then(|l| l.snapshot.as_ref())
+        .is_some_and(|s| s.user_id == d.id && s.on_premises_sync_enabled == Some(true))
+    {
+        p.block("synced-from-ad", format!("{upn} is synced from on-premises AD (R9): restore it there (AD recycle bin)"));
+    }
+    match tenant.get_user(&upn).await {
+        Ok(other) if other.id != d.id => {
+            p.block(
+                "upn-taken",
+                format!(
+                    "{upn} cannot be restored because another account now has that UPN: {} ({}). Rename or delete that account first",
+                    other.display_name, other.id
+                ),
+            );
+        }
+        Ok(_) => {}
+        Err(e) if is_not_found(&e) => {}
+        Err(e) => {
+            let doing = format!("looking up the UPN {upn}");
+            return StepPlan::stopped("cannot-read", StepOutcome::from_error(&doing, e));
+        }
+    }
+    let needed = needed_seats(found, &d.id);
+    if !needed.is_empty() {
+        let skus = match skus_by_id(tenant, &upn).await {
+            Ok(s) => s,
+            Err(o) => return StepPlan::stopped("cannot-read", o),
+        };
+        match shortages(ctx, &skus, &needed) {
+            Ok(short) => {
+                for s in short {
+                    p.block("no-free-seat", format!("no free seat of {} to give back to {upn} (R13): the run would wait in line", s.describe()));
+                }
+            }
+            Err(o) => return StepPlan::stopped("cannot-read", *o),
+        }
+    }
+    if p.blockers.is_empty() {
+        p.does(format!(
+            "restore {upn} from the deleted users (deleted {}, restorable until {})",
+            when(d.deleted_date_time),
+            when(until)
+        ));
+    }
+    p
 }

@@ -3,13 +3,13 @@
 //! any change. Read-only, so a repeat simply re-reads.
 
 use super::subject::{base_output, mailbox_of, resolve_user, skus_by_id};
-use super::{StepContext, StepOutcome, StepReport};
+use super::{StepContext, StepOutcome, StepPlan, StepReport};
 use crate::ids::{DriveId, GroupId, SkuId, UserId};
+use crate::try_observe;
 use crate::tenant::{
     AutoReply, DirectoryObject, ErrorKind, Group, LicenseAssignmentState, Mailbox,
-    MailboxPermission, Tenant,
+    MailboxPermission, Tenant, User,
 };
-use crate::try_tenant;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -93,37 +93,38 @@ impl Snapshot {
     }
 }
 
-pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
+/// Reads the user's state as a [`Snapshot`] (the same reads for `run` and `plan`).
+async fn observe(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> Result<(User, Snapshot), StepOutcome> {
     let user = match resolve_user(ctx, tenant).await {
         Ok(u) => u,
-        Err(o) => return o,
+        Err(o) => return Err(o),
     };
     let upn = user.user_principal_name.clone();
     let skus = match skus_by_id(tenant, &upn).await {
         Ok(s) => s,
-        Err(o) => return o,
+        Err(o) => return Err(o),
     };
-    let member_of = try_tenant!(
+    let member_of = try_observe!(
         tenant.member_of(&user.id).await,
         "reading the group memberships of {upn}"
     );
     let manager = match tenant.get_manager(&user.id).await {
         Ok(m) => m,
         Err(e) if e.kind == ErrorKind::NotFound => None,
-        Err(e) => return StepOutcome::from_error(&format!("reading the manager of {upn}"), e),
+        Err(e) => return Err(StepOutcome::from_error(&format!("reading the manager of {upn}"), e)),
     };
     let mailbox = match mailbox_of(tenant, &user).await {
         Ok(m) => m,
-        Err(o) => return o,
+        Err(o) => return Err(o),
     };
     let mailbox = match mailbox {
         None => None,
         Some(mailbox) => {
-            let full_access = try_tenant!(
+            let full_access = try_observe!(
                 tenant.get_mailbox_permissions(&user.id).await,
                 "reading the mailbox permissions of {upn}"
             );
-            let auto_reply = try_tenant!(
+            let auto_reply = try_observe!(
                 tenant.get_auto_reply(&user.id).await,
                 "reading the automatic replies of {upn}"
             );
@@ -137,7 +138,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     let drive_id = match tenant.get_drive(&user.id).await {
         Ok(d) => Some(d.id),
         Err(e) if matches!(e.kind, ErrorKind::DriveNotFound | ErrorKind::NotFound) => None,
-        Err(e) => return StepOutcome::from_error(&format!("reading the OneDrive of {upn}"), e),
+        Err(e) => return Err(StepOutcome::from_error(&format!("reading the OneDrive of {upn}"), e)),
     };
 
     let mut groups = Vec::new();
@@ -184,6 +185,15 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         mailbox,
         drive_id,
     };
+    Ok((user, snapshot))
+}
+
+pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
+    let (user, snapshot) = match observe(ctx, tenant).await {
+        Ok(o) => o,
+        Err(o) => return o,
+    };
+    let upn = user.user_principal_name.clone();
     let snap_value = match serde_json::to_value(&snapshot) {
         Ok(v) => v,
         Err(e) => return StepOutcome::failed(format!("recording the snapshot of {upn}: {e}")),
@@ -199,4 +209,29 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         output: Value::Object(output),
         ..StepReport::default()
     })
+}
+
+/// What the snapshot would record, from the same reads.
+pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
+    let s = match observe(ctx, tenant).await {
+        Ok((_, s)) => s,
+        Err(o) => return StepPlan::stopped("cannot-snapshot", o),
+    };
+    let mailbox = match &s.mailbox {
+        None => "no mailbox".to_string(),
+        Some(m) => format!(
+            "a {:?} of {:.1} GB",
+            m.mailbox.recipient_type_details,
+            super::plan::gigabytes(m.mailbox.total_item_size_bytes)
+        ),
+    };
+    StepPlan::doing(format!(
+        "record {}: {} license(s), {} group(s), {} role(s), manager {}, {mailbox}, {}",
+        s.upn,
+        s.licenses.len(),
+        s.groups.len(),
+        s.roles.len(),
+        s.manager.as_ref().map_or("none", |m| m.upn.as_str()),
+        if s.drive_id.is_some() { "a OneDrive" } else { "no OneDrive" }
+    ))
 }
