@@ -53,17 +53,14 @@ impl StepPlan {
         self
     }
 
-    /// The plan of a step whose shared observation code stopped with `outcome`: a blocked
-    /// step is a blocker named `code`, a failing one a `would-fail` blocker, a retryable read
-    /// failure a `cannot-read` blocker (the plan could not look), a wait is what it would do.
+    /// The plan of a step whose shared observation code stopped with `outcome`: a blocked or
+    /// failing step is a blocker named `code`, a retryable read failure a `cannot-read`
+    /// blocker (the plan could not look), a wait or a finish is what it would do.
     pub fn stopped(code: &str, outcome: StepOutcome) -> Self {
         let mut p = StepPlan::default();
         match outcome {
-            StepOutcome::Blocked { reason } => {
+            StepOutcome::Blocked { reason } | StepOutcome::Failed { reason } => {
                 p.block(code, reason);
-            }
-            StepOutcome::Failed { reason } => {
-                p.block("would-fail", reason);
             }
             StepOutcome::Retry { reason, .. } => {
                 p.block("cannot-read", reason);

@@ -34,12 +34,7 @@ pub async fn submit(
         };
         verified.map_err(|e| AdminError::new(StatusCode::FORBIDDEN, e.code(), e.to_string()))?;
     }
-    let event = CloudEvent::from_json(&bytes).map_err(|e| {
-        AdminError::bad_request(
-            e.code(),
-            format!("{e}; send a CloudEvents 1.0 event in structured JSON (README \"Events\")"),
-        )
-    })?;
+    let event = decode(&bytes)?;
     let submission = st.engine.submit(event).await?;
     let status = if submission.duplicate {
         StatusCode::OK
@@ -49,9 +44,19 @@ pub async fn submit(
     Ok((status, Json(submission)).into_response())
 }
 
+/// The CloudEvent in `bytes`; a 400 with the event error's code otherwise.
+pub(super) fn decode(bytes: &[u8]) -> Result<CloudEvent, AdminError> {
+    CloudEvent::from_json(bytes).map_err(|e| {
+        AdminError::bad_request(
+            e.code(),
+            format!("{e}; send a CloudEvents 1.0 event in structured JSON (README \"Events\")"),
+        )
+    })
+}
+
 /// `application/cloudevents+json`, `application/json` (parameters such as `charset` are
 /// ignored) or no `Content-Type` at all.
-fn check_media_type(headers: &HeaderMap) -> Result<(), AdminError> {
+pub(super) fn check_media_type(headers: &HeaderMap) -> Result<(), AdminError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok(());
     };
@@ -81,7 +86,7 @@ fn too_large() -> AdminError {
 }
 
 /// The whole body, refusing it as soon as it passes [`MAX_EVENT_BYTES`].
-async fn read_limited(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, AdminError> {
+pub(super) async fn read_limited(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, AdminError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
