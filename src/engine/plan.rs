@@ -124,6 +124,12 @@ impl Engine {
         let tenant = ReadOnly::new(inner.tenant.clone());
         let mut warnings = Vec::new();
         let mut blockers = Vec::new();
+        // the sweep's subject names no person
+        let about_a_person = workflows.iter().any(|w| {
+            w.steps
+                .iter()
+                .any(|s| s.action().is_some_and(|a| !a.is_tenant_wide()))
+        });
         let subject = match tenant.get_user(&event.subject).await {
             Ok(u) => Some(u),
             Err(e) if e.kind == ErrorKind::NotFound => None,
@@ -132,7 +138,7 @@ impl Engine {
                 None
             }
         };
-        if subject.is_none() {
+        if subject.is_none() && about_a_person {
             let awaits = workflows.iter().any(|w| {
                 w.steps
                     .iter()

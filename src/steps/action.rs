@@ -135,6 +135,19 @@ impl Action {
         )
     }
 
+    /// Whether the step works on the tenant as a whole (the retention sweep's steps) rather
+    /// than on the event's subject.
+    pub fn is_tenant_wide(self) -> bool {
+        matches!(
+            self,
+            Action::DeletedReport
+                | Action::DeletedPurge
+                | Action::BackupsExpire
+                | Action::SharedLicenses
+                | Action::SeatsReduce
+        )
+    }
+
     pub async fn execute(self, ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         match self {
             Action::UserSnapshot => user_snapshot::run(ctx, tenant).await,

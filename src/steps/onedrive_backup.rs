@@ -7,7 +7,7 @@
 use super::backup_files::{BackupDir, Manifest, ManifestEntry, sha256_hex};
 use super::drive_walk::{enumerate, file_paths, safe_component};
 use super::retention::{BackupFact, backup_key};
-use super::plan::gigabytes;
+use super::plan::size_text;
 use super::subject::{base_output, drive_of, resolve_user};
 use super::{FactWrite, StepContext, StepOutcome, StepPlan, StepReport};
 use crate::tenant::Tenant;
@@ -242,8 +242,8 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
     let upn = &user.user_principal_name;
     match drive_of(tenant, &user).await {
         Ok(Some(d)) => StepPlan::doing(format!(
-            "copy every file of the OneDrive of {upn} ({:.2} GB in use) to {}, then verify each against manifest.json (R6)",
-            gigabytes(d.quota_used),
+            "copy every file of the OneDrive of {upn} ({} in use) to {}, then verify each against manifest.json (R6)",
+            size_text(d.quota_used),
             ctx.env
                 .backup_dir
                 .join(safe_component(user.id.as_str()))

@@ -2,7 +2,7 @@
 //! no mail) unless it is already there. No manager → blocked (R7).
 
 use super::drive_walk::{enumerate, root_id};
-use super::plan::gigabytes;
+use super::plan::size_text;
 use super::subject::{base_output, drive_of, is_not_found, manager_upn, resolve_user, same_principal};
 use super::{StepContext, StepOutcome, StepPlan, StepReport};
 use crate::tenant::{DrivePermission, Tenant, User};
@@ -165,8 +165,8 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
         }
     }
     p.does(format!(
-        "give {manager} {role} access to the OneDrive of {upn} ({:.2} GB in use), without an invitation mail",
-        gigabytes(drive.quota_used)
+        "give {manager} {role} access to the OneDrive of {upn} ({} in use), without an invitation mail",
+        size_text(drive.quota_used)
     ));
     p
 }

@@ -76,6 +76,18 @@ impl StepPlan {
     }
 }
 
+/// A size for people: "820 KB", "1.2 MB", "3.40 GB" (decimal units, as the R2 messages).
+pub(crate) fn size_text(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= 1e9 {
+        format!("{:.2} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else {
+        format!("{:.0} KB", b / 1e3)
+    }
+}
+
 /// Bytes as decimal gigabytes, the unit of the R2 messages.
 pub(crate) fn gigabytes(bytes: u64) -> f64 {
     bytes as f64 / 1e9

@@ -1,8 +1,10 @@
 //! The plan of `seats.reduce`: per SKU in scope, which subscription quantities would be
 //! reduced now, scheduled for the renewal or recommended to the billing admin, from the
 //! step's own reads (seats_reduce.rs) and the pure seat plan (seat_plan.rs). For
-//! `scope = "released"` before the snapshot exists, the SKUs the user holds now count as
-//! released (one seat each freed by licenses.remove).
+//! `scope = "released"` before the snapshot exists, the SKUs the user holds now are in scope
+//! and each frees one seat, except the Exchange license licenses.remove would keep (R2).
+
+use super::licenses_remove::observe;
 
 use super::seat_plan::{Act, Policy, Seats, plan as seat_plan};
 use super::seats_reduce::{Settings, read, settings, waiting_for};
@@ -22,18 +24,27 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
         Ok(s) => s,
         Err(o) => return StepPlan::stopped("invalid-parameter", o),
     };
-    // the SKUs in scope, and whether this run frees one seat of each before the step
-    let (ids, frees_one): (Vec<SkuId>, bool) = if released {
+    // the SKUs in scope, and those of which this run frees one seat before the step
+    let (ids, freed): (Vec<SkuId>, BTreeSet<SkuId>) = if released {
         match Snapshot::from_outputs(ctx) {
-            Some(s) => (s.licenses.into_iter().map(|l| l.sku_id).collect(), false),
-            None => match resolve_user(ctx, tenant).await {
-                Ok(u) => (u.assigned_licenses.into_iter().map(|l| l.sku_id).collect(), true),
-                Err(o) => return StepPlan::stopped("user-not-found", o),
-            },
+            Some(s) => (s.licenses.into_iter().map(|l| l.sku_id).collect(), BTreeSet::new()),
+            None => {
+                let user = match resolve_user(ctx, tenant).await {
+                    Ok(u) => u,
+                    Err(o) => return StepPlan::stopped("user-not-found", o),
+                };
+                let kept = match observe(ctx, tenant, true).await {
+                    Ok(r) => r.kept.map(|(s, _)| s),
+                    Err(_) => None,
+                };
+                let held: Vec<SkuId> = user.assigned_licenses.into_iter().map(|l| l.sku_id).collect();
+                let freed = held.iter().filter(|s| Some(*s) != kept.as_ref()).cloned().collect();
+                (held, freed)
+            }
         }
     } else {
         match tenant.list_skus().await {
-            Ok(list) => (list.into_iter().map(|s| s.sku_id).collect(), false),
+            Ok(list) => (list.into_iter().map(|s| s.sku_id).collect(), BTreeSet::new()),
             Err(e) => {
                 let o = StepOutcome::from_error("listing the tenant's SKUs", e);
                 return StepPlan::stopped("cannot-read", o);
@@ -56,6 +67,7 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
             p.does(format!("{part}: nothing (the SKU is {}: its seats are not assignable)", s.capability_status));
             continue;
         }
+        let frees_one = freed.contains(sku);
         let seats = Seats {
             enabled: s.prepaid_units.enabled,
             consumed: (s.consumed_units - i64::from(frees_one)).max(0),
