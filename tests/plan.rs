@@ -4,12 +4,15 @@
 
 mod common;
 
-use common::{Hook, HookFuture, TestEnv, Watched, event, example_scenario, example_tenant, repo_workflows};
+use common::{
+    Hook, HookFuture, TestEnv, Watched, event, example_scenario, example_tenant, repo_workflows,
+    scenario,
+};
 use offboard::api::admin::{AdminState, serve};
 use offboard::engine::{Plan, RunStatus};
 use offboard::health::Health;
 use offboard::tenant::Tenant;
-use offboard::clock::SimClock;
+use offboard::clock::{Clock, SimClock};
 use offboard::tenant::sim::SimTenant;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -215,7 +218,49 @@ async fn restore_for_a_user_not_deleted_names_the_blocker() {
     // an account that does not exist at all
     let p = plan(&env, "hr.restore", "ghost@contoso.com", json!({})).await;
     assert!(p.subject.is_none());
+    assert_eq!(step(&p, "account").blockers[0].code, "not-deleted", "{p:#?}");
+    // a leaver of an account that does not exist
+    let p = plan(&env, "hr.leaver", "ghost@contoso.com", json!({})).await;
     assert!(codes(&p).contains(&"user-not-found"), "{p:#?}");
+    env.stop().await;
+}
+
+/// Dana deleted `days` ago (no leaver on record), with `extra` users.
+fn deleted_dana(days: i64, extra: Vec<Value>) -> SimTenant {
+    let clock = SimClock::new();
+    let at = clock.now() - chrono::Duration::days(days);
+    let s = scenario(json!({"deletedDateTime": at}), extra, vec![]);
+    SimTenant::from_scenario(serde_json::from_value(s).unwrap(), clock).unwrap()
+}
+
+#[tokio::test]
+async fn restore_of_a_deleted_user_names_its_window_or_who_took_the_upn() {
+    let dana = "dana.lee@contoso.com";
+    let env = TestEnv::start(repo_workflows(), deleted_dana(3, vec![])).await;
+    let p = plan(&env, "hr.restore", dana, json!({})).await;
+    assert!(p.subject.is_none(), "a deleted account is not a user");
+    assert!(codes(&p).is_empty(), "{p:#?}");
+    let account = step(&p, "account");
+    assert!(account.blockers.is_empty(), "{account:#?}");
+    assert!(account.does[0].starts_with(&format!("restore {dana}")), "{account:#?}");
+    assert!(account.does[0].contains("restorable until"));
+    env.stop().await;
+
+    let new_dana = json!({"id": "77777777-1c3b-4e9a-97d5-2b8e4f61c0d3", "userPrincipalName": dana,
+        "displayName": "Dana Lee (new)", "usageLocation": "US"});
+    let env = TestEnv::start(repo_workflows(), deleted_dana(3, vec![new_dana])).await;
+    let p = plan(&env, "hr.restore", "3b9f6c1e-8a24-4d57-b0e3-6f2c91d4a8b5", json!({})).await;
+    let account = step(&p, "account");
+    assert_eq!(account.blockers[0].code, "upn-taken", "{account:#?}");
+    assert!(account.blockers[0].message.contains("77777777-1c3b-4e9a-97d5-2b8e4f61c0d3"));
+    env.stop().await;
+
+    let env = TestEnv::start(repo_workflows(), deleted_dana(31, vec![])).await;
+    let p = plan(&env, "hr.restore", dana, json!({})).await;
+    // past its 30 days the account is purged: nothing to bring back
+    let account = step(&p, "account");
+    assert_eq!(account.blockers[0].code, "not-deleted", "{p:#?}");
+    assert!(account.blockers[0].message.contains("purged"));
     env.stop().await;
 }
 

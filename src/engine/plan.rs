@@ -139,17 +139,17 @@ impl Engine {
             }
         };
         if subject.is_none() && about_a_person {
-            let awaits = workflows.iter().any(|w| {
-                w.steps
+            let has = |action: Action| {
+                workflows
                     .iter()
-                    .any(|s| s.action() == Some(Action::UserAwait))
-            });
+                    .any(|w| w.steps.iter().any(|s| s.action() == Some(action)))
+            };
             let message = format!("the account {} does not exist in the tenant", event.subject);
-            if awaits {
-                warnings.push(format!(
-                    "{message} yet: the run waits for it (user.await)"
-                ));
-            } else {
+            if has(Action::UserAwait) {
+                // a joiner waiting for a late account
+                warnings.push(format!("{message} yet: the run waits for it (user.await)"));
+            } else if !has(Action::UserRestore) {
+                // (a restore expects a deleted account: its step says whether one is there)
                 blockers.push(Blocker::new("user-not-found", message));
             }
         }

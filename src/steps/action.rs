@@ -7,7 +7,7 @@ use super::{
     licenses_swap_plan, mailbox_convert, mailbox_revert,
     onedrive_backup, onedrive_grant, seats_reduce, seats_reduce_plan, sessions_revoke,
     shared_licenses, usage_set, user_await,
-    user_delete, user_disable, user_enable, user_restore, user_snapshot,
+    user_delete, user_disable, user_enable, user_restore, user_restore_plan, user_snapshot,
 };
 use crate::tenant::Tenant;
 
@@ -188,7 +188,7 @@ impl Action {
             Action::LicensesRemove => licenses_remove_plan::plan(ctx, tenant).await,
             Action::UserDelete => user_delete::plan(ctx, tenant).await,
             Action::SeatsReduce => seats_reduce_plan::plan(ctx, tenant).await,
-            Action::UserRestore => user_restore::plan(ctx, tenant).await,
+            Action::UserRestore => user_restore_plan::plan(ctx, tenant).await,
             Action::UserEnable => user_enable::plan(ctx, tenant).await,
             Action::LicensesRestore => licenses_restore_plan::plan(ctx, tenant).await,
             Action::MailboxRevert => mailbox_revert::plan(ctx, tenant).await,

@@ -44,6 +44,7 @@ mod user_delete;
 mod user_disable;
 mod user_enable;
 mod user_restore;
+mod user_restore_plan;
 mod user_snapshot;
 
 pub use action::Action;

@@ -2,7 +2,7 @@
 //! had it allowed and it is blocked now. Sign-in blocked before the leaver stays blocked;
 //! revoked sessions cannot be given back (the person signs in again).
 
-use super::leaver_trace::{self, Leaver, Trace, other_account};
+use super::leaver_trace::{self, Leaver, LeaverRun, Trace, other_account};
 use super::subject::base_output;
 use super::{StepContext, StepOutcome, StepPlan, StepReport};
 use crate::tenant::{Tenant, User};
@@ -26,6 +26,16 @@ fn done(user: &User, enabled: bool, changed: Vec<String>, notes: Vec<String>) ->
     })
 }
 
+/// Revoked sessions cannot be given back.
+fn revoked_note(l: &LeaverRun, upn: &str) -> Option<String> {
+    (!matches!(l.trace("sessions.revoke"), Trace::NotStarted)).then(|| {
+        format!(
+            "{} revoked the sign-in sessions of {upn}; that cannot be undone: the person signs in again",
+            l.describe()
+        )
+    })
+}
+
 pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     let (leaver, user) = match leaver_trace::leaver_and_user(ctx, tenant).await {
         Ok(found) => found,
@@ -42,13 +52,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     if !l.is_of(&user.id) {
         return other_account(l, &upn, &user.id);
     }
-    let mut notes = Vec::new();
-    if !matches!(l.trace("sessions.revoke"), Trace::NotStarted) {
-        notes.push(format!(
-            "{} revoked the sign-in sessions of {upn}; that cannot be undone: the person signs in again",
-            l.describe()
-        ));
-    }
+    let mut notes: Vec<String> = revoked_note(l, &upn).into_iter().collect();
     if matches!(l.trace("user.disable"), Trace::NotStarted) {
         notes.push(format!("{} did not block sign-in", l.describe()));
         return done(&user, user.account_enabled, Vec::new(), notes);
@@ -103,12 +107,7 @@ pub async fn plan(ctx: &StepContext<'_>, _tenant: &dyn Tenant) -> StepPlan {
         .as_ref()
         .map_or_else(|| ctx.subject.to_string(), |s| s.upn.clone());
     let mut p = StepPlan::default();
-    if !matches!(l.trace("sessions.revoke"), Trace::NotStarted) {
-        p.warn(format!(
-            "{} revoked the sign-in sessions of {upn}; that cannot be undone: the person signs in again",
-            l.describe()
-        ));
-    }
+    p.warnings.extend(revoked_note(&l, &upn));
     if matches!(l.trace("user.disable"), Trace::NotStarted) {
         p.does(format!("nothing: {} did not block sign-in", l.describe()));
         return p;

@@ -4,9 +4,10 @@
 //! purged, and what to do instead; a UPN taken by another account is blocked naming it.
 
 use super::leaver_trace::{self, Leaver, LeaverRun, Trace};
+use super::seats::Seats;
 use super::restore_seats::{shortages, wait_for_seats};
 use super::subject::{base_output, is_not_found, same_principal, skus_by_id};
-use super::{FactWrite, StepContext, StepOutcome, StepPlan, StepReport};
+use super::{FactWrite, StepContext, StepOutcome, StepReport};
 use crate::ids::{SkuId, UserId};
 use crate::tenant::{DeletedUser, ErrorKind, Tenant, User};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
@@ -17,9 +18,9 @@ use std::time::Duration;
 pub const PARAMS: &[&str] = &[];
 
 /// R1: how long a deleted user stays restorable.
-const RETENTION_DAYS: i64 = 30;
+pub(super) const RETENTION_DAYS: i64 = 30;
 
-fn when(t: DateTime<Utc>) -> String {
+pub(super) fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
@@ -174,42 +175,68 @@ fn done(
     })
 }
 
-pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
-    let leaver = match leaver_trace::find(ctx) {
-        Ok(l) => l,
-        Err(o) => return *o,
-    };
-    let found = match &leaver {
+/// What stops the step, with the plan's blocker code for it.
+pub(super) type Stop = (&'static str, StepOutcome);
+
+/// What the step finds before changing anything.
+pub(super) enum Found {
+    /// The account is active: nothing to bring back.
+    Active(User),
+    /// The deleted account to restore, under the UPN it comes back with, and the SKUs of
+    /// its licenses that have no free seat for this run (R13).
+    Deleted {
+        deleted: DeletedUser,
+        upn: String,
+        short: Vec<Seats>,
+    },
+}
+
+/// The leaver run and the key to look the account up by (its account id, else the subject).
+pub(super) fn leaver_key(ctx: &StepContext<'_>) -> Result<(Leaver, String), Stop> {
+    let leaver = leaver_trace::find(ctx).map_err(|o| ("cannot-read", *o))?;
+    let key = match &leaver {
+        Leaver::Found(l) => l.user_id().map(|id| id.to_string()),
+        _ => None,
+    }
+    .unwrap_or_else(|| ctx.subject.trim().to_string());
+    Ok((leaver, key))
+}
+
+/// Observes: the account active, or the one deleted account within its 30 days (R1) that is
+/// not synced (R9), with its seat shortages.
+pub(super) async fn observe(
+    ctx: &StepContext<'_>,
+    tenant: &dyn Tenant,
+    leaver: &Leaver,
+    key: &str,
+) -> Result<Found, Stop> {
+    let found = match leaver {
         Leaver::Found(l) => Some(l.as_ref()),
         _ => None,
     };
-    let key = found
-        .and_then(LeaverRun::user_id)
-        .map(|id| id.to_string())
-        .unwrap_or_else(|| ctx.subject.trim().to_string());
-
-    match tenant.get_user(&key).await {
-        Ok(user) => return done(&leaver, &user, None, Vec::new()),
+    let reading = |o: StepOutcome| ("cannot-read", o);
+    match tenant.get_user(key).await {
+        Ok(user) => return Ok(Found::Active(user)),
         Err(e) if is_not_found(&e) => {}
-        Err(e) => return StepOutcome::from_error(&format!("reading user {}", ctx.subject), e),
+        Err(e) => {
+            let doing = format!("reading user {}", ctx.subject);
+            return Err(reading(StepOutcome::from_error(&doing, e)));
+        }
     }
-    let mut deleted = match find_deleted(tenant, &key).await {
-        Ok(d) => d,
-        Err(o) => return o,
-    };
+    let mut deleted = find_deleted(tenant, key).await.map_err(reading)?;
     if deleted.len() > 1 {
         let ids: Vec<String> = deleted.iter().map(|d| d.id.to_string()).collect();
-        return StepOutcome::blocked(format!(
+        return Err(("ambiguous-deleted-user", StepOutcome::blocked(format!(
             "several deleted accounts had the UPN {key} ({}): send the restore with the object id \
              of the one to bring back as its subject",
             ids.join(", ")
-        ));
+        ))));
     }
     let Some(d) = deleted.pop() else {
-        return gone(ctx, found, &key, None);
+        return Err(("not-deleted", gone(ctx, found, key, None)));
     };
     if d.deleted_date_time + ChronoDuration::days(RETENTION_DAYS) <= ctx.now {
-        return gone(ctx, found, &key, Some(d.deleted_date_time));
+        return Err(("retention-expired", gone(ctx, found, key, Some(d.deleted_date_time))));
     }
     let upn = found
         .and_then(|l| l.snapshot.as_ref())
@@ -220,26 +247,48 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         .and_then(|l| l.snapshot.as_ref())
         .is_some_and(|s| s.user_id == d.id && s.on_premises_sync_enabled == Some(true))
     {
-        return StepOutcome::blocked(format!(
+        return Err(("synced-from-ad", StepOutcome::blocked(format!(
             "{upn} is synced from on-premises AD (R9): restore it there (AD recycle bin); the next sync brings it back"
-        ));
+        ))));
     }
-
     // R13: the account comes back with its licenses, each taking a seat.
     let needed = needed_seats(found, &d.id);
-    if !needed.is_empty() {
-        let skus = match skus_by_id(tenant, &upn).await {
-            Ok(s) => s,
-            Err(o) => return o,
-        };
-        match shortages(ctx, &skus, &needed) {
-            Ok(short) if !short.is_empty() => {
-                return wait_for_seats(ctx, &upn, &short, Vec::new());
-            }
-            Ok(_) => {}
-            Err(o) => return *o,
+    let short = if needed.is_empty() {
+        Vec::new()
+    } else {
+        let skus = skus_by_id(tenant, &upn).await.map_err(reading)?;
+        shortages(ctx, &skus, &needed).map_err(|o| reading(*o))?
+    };
+    Ok(Found::Deleted {
+        deleted: d,
+        upn,
+        short,
+    })
+}
+
+/// Another account holds the UPN the restored one needs.
+pub(super) fn upn_taken(upn: &str, other: &User) -> String {
+    format!(
+        "{upn} cannot be restored because another account now has that UPN: {} ({}). \
+         Rename or delete that account (or restore this one under a new UPN in the \
+         Entra admin center), then restart this step",
+        other.display_name, other.id
+    )
+}
+
+pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
+    let (leaver, key) = match leaver_key(ctx) {
+        Ok(l) => l,
+        Err((_, o)) => return o,
+    };
+    let (d, upn) = match observe(ctx, tenant, &leaver, &key).await {
+        Err((_, o)) => return o,
+        Ok(Found::Active(user)) => return done(&leaver, &user, None, Vec::new()),
+        Ok(Found::Deleted { short, upn, .. }) if !short.is_empty() => {
+            return wait_for_seats(ctx, &upn, &short, Vec::new());
         }
-    }
+        Ok(Found::Deleted { deleted, upn, .. }) => (deleted, upn),
+    };
 
     match tenant.restore_deleted_user(&d.id).await {
         Ok(_) => {}
@@ -249,12 +298,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
             if let Ok(other) = tenant.get_user(&upn).await
                 && other.id != d.id
             {
-                return StepOutcome::blocked(format!(
-                    "{upn} cannot be restored because another account now has that UPN: {} ({}). \
-                     Rename or delete that account (or restore this one under a new UPN in the \
-                     Entra admin center), then restart this step",
-                    other.display_name, other.id
-                ));
+                return StepOutcome::blocked(upn_taken(&upn, &other));
             }
             return StepOutcome::from_error(&format!("restoring {upn} ({})", d.id), e);
         }
@@ -278,106 +322,4 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         when(d.deleted_date_time)
     )];
     done(&leaver, &user, Some(&d), changed)
-}
-
-/// Whether there is a deleted account to bring back within its 30 days, and what would stop
-/// it (several matches, synced, seats, its UPN taken by another account).
-pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
-    let leaver = match leaver_trace::find(ctx) {
-        Ok(l) => l,
-        Err(o) => return StepPlan::stopped("cannot-read", *o),
-    };
-    let found = match &leaver {
-        Leaver::Found(l) => Some(l.as_ref()),
-        _ => None,
-    };
-    let key = found
-        .and_then(LeaverRun::user_id)
-        .map(|id| id.to_string())
-        .unwrap_or_else(|| ctx.subject.trim().to_string());
-    let mut p = StepPlan::default();
-    match tenant.get_user(&key).await {
-        Ok(user) => {
-            let upn = &user.user_principal_name;
-            match leaver.nothing_to_undo() {
-                Some(why) => p.block(
-                    "not-deleted",
-                    format!("{upn} is an active account, not a deleted one, and {why}: this restore would change nothing"),
-                ),
-                None => p.does(format!("nothing to bring back: {upn} is active (its leaver did not delete it)")),
-            };
-            return p;
-        }
-        Err(e) if is_not_found(&e) => {}
-        Err(e) => {
-            let doing = format!("reading user {}", ctx.subject);
-            return StepPlan::stopped("cannot-read", StepOutcome::from_error(&doing, e));
-        }
-    }
-    let mut deleted = match find_deleted(tenant, &key).await {
-        Ok(d) => d,
-        Err(o) => return StepPlan::stopped("cannot-read", o),
-    };
-    if deleted.len() > 1 {
-        let ids: Vec<String> = deleted.iter().map(|d| d.id.to_string()).collect();
-        p.block(
-            "ambiguous-deleted-user",
-            format!("several deleted accounts had the UPN {key} ({}): send the restore with the object id as its subject", ids.join(", ")),
-        );
-        return p;
-    }
-    let Some(d) = deleted.pop() else {
-        return StepPlan::stopped("not-deleted", gone(ctx, found, &key, None));
-    };
-    let until = d.deleted_date_time + ChronoDuration::days(RETENTION_DAYS);
-    if until <= ctx.now {
-        return StepPlan::stopped("retention-expired", gone(ctx, found, &key, Some(d.deleted_date_time)));
-    }
-    let upn = original_upn(&d).to_string();
-    if found
-        .and_then(|l| l.snapshot.as_ref())
-        .is_some_and(|s| s.user_id == d.id && s.on_premises_sync_enabled == Some(true))
-    {
-        p.block("synced-from-ad", format!("{upn} is synced from on-premises AD (R9): restore it there (AD recycle bin)"));
-    }
-    match tenant.get_user(&upn).await {
-        Ok(other) if other.id != d.id => {
-            p.block(
-                "upn-taken",
-                format!(
-                    "{upn} cannot be restored because another account now has that UPN: {} ({}). Rename or delete that account first",
-                    other.display_name, other.id
-                ),
-            );
-        }
-        Ok(_) => {}
-        Err(e) if is_not_found(&e) => {}
-        Err(e) => {
-            let doing = format!("looking up the UPN {upn}");
-            return StepPlan::stopped("cannot-read", StepOutcome::from_error(&doing, e));
-        }
-    }
-    let needed = needed_seats(found, &d.id);
-    if !needed.is_empty() {
-        let skus = match skus_by_id(tenant, &upn).await {
-            Ok(s) => s,
-            Err(o) => return StepPlan::stopped("cannot-read", o),
-        };
-        match shortages(ctx, &skus, &needed) {
-            Ok(short) => {
-                for s in short {
-                    p.block("no-free-seat", format!("no free seat of {} to give back to {upn} (R13): the run would wait in line", s.describe()));
-                }
-            }
-            Err(o) => return StepPlan::stopped("cannot-read", *o),
-        }
-    }
-    if p.blockers.is_empty() {
-        p.does(format!(
-            "restore {upn} from the deleted users (deleted {}, restorable until {})",
-            when(d.deleted_date_time),
-            when(until)
-        ));
-    }
-    p
 }
