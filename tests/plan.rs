@@ -9,10 +9,10 @@ use common::{
     scenario,
 };
 use offboard::api::admin::{AdminState, serve};
+use offboard::clock::{Clock, SimClock};
 use offboard::engine::{Plan, RunStatus};
 use offboard::health::Health;
 use offboard::tenant::Tenant;
-use offboard::clock::{Clock, SimClock};
 use offboard::tenant::sim::SimTenant;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -108,8 +108,15 @@ async fn leaver_plans_change_nothing_for_any_example_user() {
         }
     }
     assert_eq!(sim.fingerprint(), before, "the tenant changed");
-    assert!(writes.lock().unwrap().is_empty(), "{:?}", writes.lock().unwrap());
-    assert!(env.engine.list_runs(None, None, None).unwrap().is_empty(), "a run was stored");
+    assert!(
+        writes.lock().unwrap().is_empty(),
+        "{:?}",
+        writes.lock().unwrap()
+    );
+    assert!(
+        env.engine.list_runs(None, None, None).unwrap().is_empty(),
+        "a run was stored"
+    );
     env.stop().await;
 }
 
@@ -121,9 +128,20 @@ async fn synced_user_is_blocked_with_synced_from_ad() {
     assert_eq!(disable.blockers[0].code, "synced-from-ad", "{p:#?}");
     assert!(disable.blockers[0].message.contains("on-premises AD"));
     assert!(codes(&p).contains(&"synced-from-ad"));
-    assert!(p.runs[0].blockers.iter().any(|b| b.code == "synced-from-ad"));
+    assert!(
+        p.runs[0]
+            .blockers
+            .iter()
+            .any(|b| b.code == "synced-from-ad")
+    );
     // with mailbox=delete the deletion is refused too
-    let p = plan(&env, "hr.leaver", "sid.meyer@contoso.com", json!({"mailbox": "delete"})).await;
+    let p = plan(
+        &env,
+        "hr.leaver",
+        "sid.meyer@contoso.com",
+        json!({"mailbox": "delete"}),
+    )
+    .await;
     assert_eq!(step(&p, "delete").blockers[0].code, "synced-from-ad");
     env.stop().await;
 }
@@ -131,20 +149,41 @@ async fn synced_user_is_blocked_with_synced_from_ad() {
 #[tokio::test]
 async fn no_manager_and_onedrive_manager_warns_that_nobody_inherits_the_onedrive() {
     let env = TestEnv::start(repo_workflows(), example_tenant()).await;
-    let p = plan(&env, "hr.leaver", "nora.vidal@contoso.com", json!({"onedrive": "manager"})).await;
+    let p = plan(
+        &env,
+        "hr.leaver",
+        "nora.vidal@contoso.com",
+        json!({"onedrive": "manager"}),
+    )
+    .await;
     let handover = step(&p, "handover");
     assert!(handover.runs);
     assert!(
-        handover.warnings.iter().any(|w| w.starts_with("no manager: nobody inherits the OneDrive")),
+        handover
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("no manager: nobody inherits the OneDrive")),
         "{handover:#?}"
     );
     assert_eq!(handover.blockers[0].code, "no-manager");
-    assert!(!step(&p, "backup").runs, "onedrive=manager skips the backup");
+    assert!(
+        !step(&p, "backup").runs,
+        "onedrive=manager skips the backup"
+    );
     // with a manager, the handover names who gets access
-    let p = plan(&env, "hr.leaver", "dana.lee@contoso.com", json!({"onedrive": "manager"})).await;
+    let p = plan(
+        &env,
+        "hr.leaver",
+        "dana.lee@contoso.com",
+        json!({"onedrive": "manager"}),
+    )
+    .await;
     let handover = step(&p, "handover");
     assert!(handover.blockers.is_empty(), "{handover:#?}");
-    assert!(handover.does[0].contains("sam.ortiz@contoso.com"), "{handover:#?}");
+    assert!(
+        handover.does[0].contains("sam.ortiz@contoso.com"),
+        "{handover:#?}"
+    );
     env.stop().await;
 }
 
@@ -154,16 +193,25 @@ async fn big_mailbox_keeps_its_exchange_license() {
     let p = plan(&env, "hr.leaver", "max.berg@contoso.com", json!({})).await;
     let convert = step(&p, "convert");
     assert!(
-        convert.warnings.iter().any(|w| w.starts_with("mailbox 62 GB: the Exchange license stays")),
+        convert
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("mailbox 62 GB: the Exchange license stays")),
         "{convert:#?}"
     );
     let licenses = step(&p, "licenses");
-    assert!(licenses.does.iter().any(|d| d.starts_with("keep SPE_E3")), "{licenses:#?}");
+    assert!(
+        licenses.does.iter().any(|d| d.starts_with("keep SPE_E3")),
+        "{licenses:#?}"
+    );
     // a small mailbox loses every license
     let p = plan(&env, "hr.leaver", "dana.lee@contoso.com", json!({})).await;
     assert!(step(&p, "convert").warnings.is_empty());
     let licenses = step(&p, "licenses");
-    assert!(licenses.does[0].contains("SPE_E3") && licenses.does[0].contains("POWER_BI_PRO"), "{licenses:#?}");
+    assert!(
+        licenses.does[0].contains("SPE_E3") && licenses.does[0].contains("POWER_BI_PRO"),
+        "{licenses:#?}"
+    );
     env.stop().await;
 }
 
@@ -175,7 +223,8 @@ async fn joiner_for_a_sku_without_free_seats_names_no_free_seat() {
             sku["otherConsumedUnits"] = json!(5);
         }
     }
-    let sim = SimTenant::from_scenario(serde_json::from_value(scenario).unwrap(), SimClock::new()).unwrap();
+    let sim = SimTenant::from_scenario(serde_json::from_value(scenario).unwrap(), SimClock::new())
+        .unwrap();
     let env = TestEnv::start(repo_workflows(), sim).await;
     let p = plan(
         &env,
@@ -189,7 +238,10 @@ async fn joiner_for_a_sku_without_free_seats_names_no_free_seat() {
     assert_eq!(licenses.blockers[0].code, "no-free-seat");
     assert!(licenses.blockers[0].message.contains("EXCHANGEENTERPRISE"));
     assert!(licenses.blockers[0].message.contains("0 free"));
-    assert!(licenses.does.iter().any(|d| d.contains("SPE_E3")), "{licenses:#?}");
+    assert!(
+        licenses.does.iter().any(|d| d.contains("SPE_E3")),
+        "{licenses:#?}"
+    );
     // an unknown SKU and an invalid usage location are named too
     let p = plan(
         &env,
@@ -198,13 +250,25 @@ async fn joiner_for_a_sku_without_free_seats_names_no_free_seat() {
         json!({"usageLocation": "XX", "licenses": ["NOPE"]}),
     )
     .await;
-    assert_eq!(step(&p, "usage-location").blockers[0].code, "invalid-usage-location");
+    assert_eq!(
+        step(&p, "usage-location").blockers[0].code,
+        "invalid-usage-location"
+    );
     assert_eq!(step(&p, "licenses").blockers[0].code, "unknown-sku");
     // a joiner whose account does not exist yet: a warning, not a blocker
-    let p = plan(&env, "hr.joiner", "late@contoso.com", json!({"usageLocation": "DE"})).await;
+    let p = plan(
+        &env,
+        "hr.joiner",
+        "late@contoso.com",
+        json!({"usageLocation": "DE"}),
+    )
+    .await;
     assert!(p.subject.is_none());
     assert!(!codes(&p).contains(&"user-not-found"), "{p:#?}");
-    assert!(p.warnings.iter().any(|w| w.contains("does not exist")), "{p:#?}");
+    assert!(
+        p.warnings.iter().any(|w| w.contains("does not exist")),
+        "{p:#?}"
+    );
     env.stop().await;
 }
 
@@ -218,7 +282,11 @@ async fn restore_for_a_user_not_deleted_names_the_blocker() {
     // an account that does not exist at all
     let p = plan(&env, "hr.restore", "ghost@contoso.com", json!({})).await;
     assert!(p.subject.is_none());
-    assert_eq!(step(&p, "account").blockers[0].code, "not-deleted", "{p:#?}");
+    assert_eq!(
+        step(&p, "account").blockers[0].code,
+        "not-deleted",
+        "{p:#?}"
+    );
     // a leaver of an account that does not exist
     let p = plan(&env, "hr.leaver", "ghost@contoso.com", json!({})).await;
     assert!(codes(&p).contains(&"user-not-found"), "{p:#?}");
@@ -242,17 +310,30 @@ async fn restore_of_a_deleted_user_names_its_window_or_who_took_the_upn() {
     assert!(codes(&p).is_empty(), "{p:#?}");
     let account = step(&p, "account");
     assert!(account.blockers.is_empty(), "{account:#?}");
-    assert!(account.does[0].starts_with(&format!("restore {dana}")), "{account:#?}");
+    assert!(
+        account.does[0].starts_with(&format!("restore {dana}")),
+        "{account:#?}"
+    );
     assert!(account.does[0].contains("restorable until"));
     env.stop().await;
 
     let new_dana = json!({"id": "77777777-1c3b-4e9a-97d5-2b8e4f61c0d3", "userPrincipalName": dana,
         "displayName": "Dana Lee (new)", "usageLocation": "US"});
     let env = TestEnv::start(repo_workflows(), deleted_dana(3, vec![new_dana])).await;
-    let p = plan(&env, "hr.restore", "3b9f6c1e-8a24-4d57-b0e3-6f2c91d4a8b5", json!({})).await;
+    let p = plan(
+        &env,
+        "hr.restore",
+        "3b9f6c1e-8a24-4d57-b0e3-6f2c91d4a8b5",
+        json!({}),
+    )
+    .await;
     let account = step(&p, "account");
     assert_eq!(account.blockers[0].code, "upn-taken", "{account:#?}");
-    assert!(account.blockers[0].message.contains("77777777-1c3b-4e9a-97d5-2b8e4f61c0d3"));
+    assert!(
+        account.blockers[0]
+            .message
+            .contains("77777777-1c3b-4e9a-97d5-2b8e4f61c0d3")
+    );
     env.stop().await;
 
     let env = TestEnv::start(repo_workflows(), deleted_dana(31, vec![])).await;
@@ -268,10 +349,21 @@ async fn restore_of_a_deleted_user_names_its_window_or_who_took_the_upn() {
 async fn a_waiting_leaver_is_replaced_by_a_corrected_one_and_queued_behind_by_a_restore() {
     let env = TestEnv::start(repo_workflows(), example_tenant()).await;
     let run = env
-        .submit_one("l-1", "hr.leaver", "dana.lee@contoso.com", json!({"lastWorkingDay": "2030-01-01"}))
+        .submit_one(
+            "l-1",
+            "hr.leaver",
+            "dana.lee@contoso.com",
+            json!({"lastWorkingDay": "2030-01-01"}),
+        )
         .await;
     env.wait_status(run, RunStatus::Waiting).await;
-    let p = plan(&env, "hr.leaver", "dana.lee@contoso.com", json!({"lastWorkingDay": "2030-02-01"})).await;
+    let p = plan(
+        &env,
+        "hr.leaver",
+        "dana.lee@contoso.com",
+        json!({"lastWorkingDay": "2030-02-01"}),
+    )
+    .await;
     assert_eq!(p.runs[0].replaces, vec![run]);
     assert!(p.runs[0].queued_behind.is_empty());
     let starts = p.runs[0].starts_at.unwrap().to_rfc3339();
@@ -323,14 +415,29 @@ async fn api_answers_with_the_plan_contract() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let v: Value = resp.json().await.unwrap();
-    assert_eq!(keys(&v), ["blockers", "event", "runs", "subject", "warnings"]);
+    assert_eq!(
+        keys(&v),
+        ["blockers", "event", "runs", "subject", "warnings"]
+    );
     assert_eq!(keys(&v["event"]), ["id", "subject", "type"]);
     assert_eq!(v["event"]["type"], "hr.leaver");
-    assert_eq!(keys(&v["subject"]), ["accountEnabled", "displayName", "id", "userPrincipalName"]);
+    assert_eq!(
+        keys(&v["subject"]),
+        ["accountEnabled", "displayName", "id", "userPrincipalName"]
+    );
     let run = &v["runs"][0];
     assert_eq!(
         keys(run),
-        ["blockers", "queuedBehind", "replaces", "startsAt", "steps", "warnings", "workflow", "workflowVersion"]
+        [
+            "blockers",
+            "queuedBehind",
+            "replaces",
+            "startsAt",
+            "steps",
+            "warnings",
+            "workflow",
+            "workflowVersion"
+        ]
     );
     assert_eq!(run["workflow"], "leaver");
     assert!(run["startsAt"].is_null());
@@ -338,7 +445,15 @@ async fn api_answers_with_the_plan_contract() {
     for s in steps {
         assert_eq!(
             keys(s),
-            ["action", "blockers", "does", "id", "runs", "skipReason", "warnings"]
+            [
+                "action",
+                "blockers",
+                "does",
+                "id",
+                "runs",
+                "skipReason",
+                "warnings"
+            ]
         );
     }
     assert!(steps[0]["action"].is_null(), "the wait step has no action");

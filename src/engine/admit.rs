@@ -425,7 +425,12 @@ impl Engine {
 }
 
 /// A new pending run of `wf` for `event`, at place `seq` of its subject queue.
-pub(super) fn new_run(wf: &Workflow, event: &CloudEvent, now: DateTime<Utc>, seq: u64) -> RunRecord {
+pub(super) fn new_run(
+    wf: &Workflow,
+    event: &CloudEvent,
+    now: DateTime<Utc>,
+    seq: u64,
+) -> RunRecord {
     RunRecord {
         id: RunId::new(),
         workflow: wf.name.clone(),

@@ -19,8 +19,8 @@ mod schedules;
 pub use self::core::{Engine, EngineConfig, RunView, Submission};
 pub use admit::Admitted;
 pub use error::{EngineError, EngineResult};
-pub use plan::{Plan, PlanEvent, PlanSubject, RunPlan, StepPlanView};
 pub use outbox::{JsonlSink, MemorySink, OutcomeSink, drain_outbox};
+pub use plan::{Plan, PlanEvent, PlanSubject, RunPlan, StepPlanView};
 pub use registry::Registry;
 pub use run::{
     AttemptRecord, EventRecord, Outcome, RunRecord, RunStatus, StepState, StepStatus, WaitReason,

@@ -134,7 +134,10 @@ impl Engine {
             Ok(u) => Some(u),
             Err(e) if e.kind == ErrorKind::NotFound => None,
             Err(e) => {
-                warnings.push(format!("the account {} could not be read: {e}", event.subject));
+                warnings.push(format!(
+                    "the account {} could not be read: {e}",
+                    event.subject
+                ));
                 None
             }
         };
@@ -157,7 +160,11 @@ impl Engine {
             warnings.push(format!(
                 "event id {} was admitted already (runs: {}): submitting it again starts nothing",
                 event.id,
-                rec.runs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                rec.runs
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         if workflows.is_empty() {
@@ -169,7 +176,8 @@ impl Engine {
         let mut runs = Vec::new();
         for wf in &workflows {
             let mut run = self.plan_run(wf, event, &tenant, now).await?;
-            run.blockers.extend(guard_blockers(event, subject.as_ref(), wf));
+            run.blockers
+                .extend(guard_blockers(event, subject.as_ref(), wf));
             blockers.extend(run.blockers.iter().cloned());
             runs.push(run);
         }

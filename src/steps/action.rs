@@ -4,9 +4,8 @@ use super::{StepContext, StepOutcome, StepPlan};
 use super::{
     backups_expire, deleted_purge, deleted_report, groups_add, licenses_assign, licenses_remove,
     licenses_remove_plan, licenses_restore, licenses_restore_plan, licenses_swap,
-    licenses_swap_plan, mailbox_convert, mailbox_revert,
-    onedrive_backup, onedrive_grant, seats_reduce, seats_reduce_plan, sessions_revoke,
-    shared_licenses, usage_set, user_await,
+    licenses_swap_plan, mailbox_convert, mailbox_revert, onedrive_backup, onedrive_grant,
+    seats_reduce, seats_reduce_plan, sessions_revoke, shared_licenses, usage_set, user_await,
     user_delete, user_disable, user_enable, user_restore, user_restore_plan, user_snapshot,
 };
 use crate::tenant::Tenant;

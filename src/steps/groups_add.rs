@@ -35,8 +35,8 @@ fn named(g: &Group) -> Value {
     json!({"id": g.id, "name": g.display_name})
 }
 
-/// The requested group ids, each once.
-fn requested(ctx: &StepContext<'_>) -> Result<Vec<GroupId>, StepOutcome> {
+/// The requested group ids, each once; `Err` says why the parameter is unusable.
+fn requested(ctx: &StepContext<'_>) -> Result<Vec<GroupId>, String> {
     match ctx.param_list("groups") {
         Ok(list) => {
             let mut seen = BTreeSet::new();
@@ -46,10 +46,7 @@ fn requested(ctx: &StepContext<'_>) -> Result<Vec<GroupId>, StepOutcome> {
                 .filter(|g| seen.insert(g.clone()))
                 .collect())
         }
-        Err(reason) => Err(StepOutcome::failed(format!(
-            "groups.add for {}: {reason}",
-            ctx.subject
-        ))),
+        Err(reason) => Err(format!("groups.add for {}: {reason}", ctx.subject)),
     }
 }
 
@@ -62,10 +59,13 @@ async fn read_group(
 ) -> Result<Group, (&'static str, StepOutcome)> {
     match tenant.get_group(id).await {
         Ok(g) => Ok(g),
-        Err(e) if e.kind == ErrorKind::NotFound => Err(("unknown-group", StepOutcome::failed(format!(
-            "the group {id} ({source}) does not exist in the tenant, so {upn} was added to no group: \
+        Err(e) if e.kind == ErrorKind::NotFound => Err((
+            "unknown-group",
+            StepOutcome::failed(format!(
+                "the group {id} ({source}) does not exist in the tenant, so {upn} was added to no group: \
              correct the group id and send the event again"
-        )))),
+            )),
+        )),
         Err(e) => Err((
             "cannot-read",
             StepOutcome::from_error(&format!("reading group {id} (for {upn})"), e),
@@ -82,7 +82,7 @@ fn refusal(g: &Group) -> Option<String> {
 pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     let ids = match requested(ctx) {
         Ok(ids) => ids,
-        Err(o) => return o,
+        Err(why) => return StepOutcome::failed(why),
     };
     let source = ctx.source_of("groups", "groups");
     let user = match resolve_user(ctx, tenant).await {
@@ -103,10 +103,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     }
     let (already, to_add): (Vec<&Group>, Vec<&Group>) =
         groups.iter().partition(|g| before.contains(&g.id));
-    let refused: Vec<String> = to_add
-        .iter()
-        .filter_map(|g| refusal(g))
-        .collect();
+    let refused: Vec<String> = to_add.iter().filter_map(|g| refusal(g)).collect();
     if !refused.is_empty() {
         return StepOutcome::blocked(format!(
             "{upn} cannot be added to {} through Graph: {}. Make the change there (or drop the group from \
@@ -173,7 +170,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
 pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
     let ids = match requested(ctx) {
         Ok(ids) => ids,
-        Err(o) => return StepPlan::stopped("invalid-groups", o),
+        Err(why) => return StepPlan::stopped("invalid-groups", StepOutcome::failed(why)),
     };
     let source = ctx.source_of("groups", "groups");
     // a joiner's account may not exist yet (user.await comes first): no memberships then
@@ -188,11 +185,18 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
     for id in &ids {
         match read_group(tenant, id, &source, ctx.subject).await {
             Ok(g) if before.contains(&g.id) => {
-                p.does(format!("nothing for '{}': {} is a member already", g.display_name, ctx.subject));
+                p.does(format!(
+                    "nothing for '{}': {} is a member already",
+                    g.display_name, ctx.subject
+                ));
             }
             Ok(g) => match refusal(&g) {
                 Some(why) => {
-                    let code = if g.is_dynamic() { "dynamic-group" } else { "group-not-editable" };
+                    let code = if g.is_dynamic() {
+                        "dynamic-group"
+                    } else {
+                        "group-not-editable"
+                    };
                     p.block(code, format!("{} cannot be added to {why}", ctx.subject));
                 }
                 None => {

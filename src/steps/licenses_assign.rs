@@ -210,8 +210,15 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
     let req = match request(ctx, &tenant_skus) {
         Ok(r) => r,
         Err(reason) => {
-            let code = if unknown.is_empty() { "invalid-licenses" } else { "unknown-sku" };
-            p.block(code, format!("assigning licenses to {}: {reason}", ctx.subject));
+            let code = if unknown.is_empty() {
+                "invalid-licenses"
+            } else {
+                "unknown-sku"
+            };
+            p.block(
+                code,
+                format!("assigning licenses to {}: {reason}", ctx.subject),
+            );
             return p;
         }
     };
@@ -226,7 +233,10 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
     for sku in &req.skus {
         let part = &sku.sku_part_number;
         if user.as_ref().is_some_and(|u| u.holds_sku(&sku.sku_id)) {
-            p.does(format!("nothing for {part}: {} holds it already", ctx.subject));
+            p.does(format!(
+                "nothing for {part}: {} holds it already",
+                ctx.subject
+            ));
             continue;
         }
         match seats::seats(ctx, sku) {

@@ -84,8 +84,14 @@ pub(super) struct Removal {
 
 /// Observes and decides. `planning`: the mailbox is judged as `mailbox.convert` leaves it
 /// (shared), since a plan runs before the conversion.
-pub(super) async fn observe(ctx: &StepContext<'_>, tenant: &dyn Tenant, planning: bool) -> Result<Removal, Stop> {
-    let user = resolve_user(ctx, tenant).await.map_err(|o| ("user-not-found", o))?;
+pub(super) async fn observe(
+    ctx: &StepContext<'_>,
+    tenant: &dyn Tenant,
+    planning: bool,
+) -> Result<Removal, Stop> {
+    let user = resolve_user(ctx, tenant)
+        .await
+        .map_err(|o| ("user-not-found", o))?;
     let upn = user.user_principal_name.clone();
     let mailbox = mailbox_of(tenant, &user).await.map_err(reading)?;
     let skus = skus_by_id(tenant, &upn).await.map_err(reading)?;
@@ -95,16 +101,22 @@ pub(super) async fn observe(ctx: &StepContext<'_>, tenant: &dyn Tenant, planning
         .any(|l| is_exchange(&skus, &l.sku_id));
     if let Some(m) = mailbox.as_ref().filter(|_| !planning) {
         if m.recipient_type_details == MailboxType::UserMailbox && m.forwards() {
-            return Err(("mailbox-forwards", StepOutcome::blocked(format!(
-                "the mailbox of {upn} forwards mail, which only works while the account is licensed (R5): \
+            return Err((
+                "mailbox-forwards",
+                StepOutcome::blocked(format!(
+                    "the mailbox of {upn} forwards mail, which only works while the account is licensed (R5): \
                  turn forwarding off or convert the mailbox to shared first, then restart this step"
-            ))));
+                )),
+            ));
         }
         if m.recipient_type_details == MailboxType::UserMailbox && holds_exchange {
-            return Err(("mailbox-not-shared", StepOutcome::failed(format!(
-                "the mailbox of {upn} is not converted to shared; removing the license now would start \
+            return Err((
+                "mailbox-not-shared",
+                StepOutcome::failed(format!(
+                    "the mailbox of {upn} is not converted to shared; removing the license now would start \
                  deprovisioning it (R3). Run mailbox.convert before licenses.remove"
-            ))));
+                )),
+            ));
         }
     }
     let member_of: BTreeSet<GroupId> = match tenant.member_of(&user.id).await {
@@ -165,10 +177,13 @@ pub(super) async fn observe(ctx: &StepContext<'_>, tenant: &dyn Tenant, planning
         Some(reason) => match choose_kept(&paths, &user, &member_of, &skus) {
             Some(p) => Some(p),
             None => {
-                return Err(("no-exchange-license", StepOutcome::blocked(format!(
-                    "the shared mailbox of {upn} still needs an Exchange Online Plan 2 license because {reason}, \
+                return Err((
+                    "no-exchange-license",
+                    StepOutcome::blocked(format!(
+                        "the shared mailbox of {upn} still needs an Exchange Online Plan 2 license because {reason}, \
                      but the user holds none: assign one, then restart this step"
-                ))));
+                    )),
+                ));
             }
         },
     };
@@ -192,11 +207,14 @@ pub(super) async fn observe(ctx: &StepContext<'_>, tenant: &dyn Tenant, planning
         .collect();
     for g in &leave {
         if let Some(why) = groups.get(g).and_then(Group::not_editable_reason) {
-            return Err(("group-not-editable", StepOutcome::blocked(format!(
-                "{upn} gets licenses from group '{}' ({g}), which cannot be edited: {why} (R10). \
+            return Err((
+                "group-not-editable",
+                StepOutcome::blocked(format!(
+                    "{upn} gets licenses from group '{}' ({g}), which cannot be edited: {why} (R10). \
                  Then restart this step",
-                group_name(&groups, g)
-            ))));
+                    group_name(&groups, g)
+                )),
+            ));
         }
     }
     Ok(Removal {
@@ -362,7 +380,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     let mut output = base_output(&user);
     output.insert(
         "removed".into(),
-        Value::Array(removed.iter().map(|p| path_json(p)).collect()),
+        Value::Array(removed.iter().map(path_json).collect()),
     );
     output.insert("kept".into(), Value::Array(kept_json));
     let left: BTreeSet<&GroupId> = removed
@@ -386,4 +404,3 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         ..StepReport::default()
     })
 }
-

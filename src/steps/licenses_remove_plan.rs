@@ -19,8 +19,15 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
         return StepPlan::doing(format!("nothing: {upn} holds no license"));
     }
     if !r.direct_remove.is_empty() {
-        let names: Vec<String> = r.direct_remove.iter().map(|s| part_number(&r.skus, s)).collect();
-        p.does(format!("remove the direct licenses {} from {upn}", names.join(", ")));
+        let names: Vec<String> = r
+            .direct_remove
+            .iter()
+            .map(|s| part_number(&r.skus, s))
+            .collect();
+        p.does(format!(
+            "remove the direct licenses {} from {upn}",
+            names.join(", ")
+        ));
     }
     for g in &r.leave {
         let via: Vec<String> = r

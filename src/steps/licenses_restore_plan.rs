@@ -32,21 +32,38 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
         }
     };
     let mut p = StepPlan::default();
-    let removed = out.get("removed").and_then(Value::as_array).cloned().unwrap_or_default();
+    let removed = out
+        .get("removed")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     for r in &removed {
-        let part = r.get("skuPartNumber").and_then(Value::as_str).unwrap_or("?");
+        let part = r
+            .get("skuPartNumber")
+            .and_then(Value::as_str)
+            .unwrap_or("?");
         match r.get("groupName").and_then(Value::as_str) {
-            Some(g) => p.does(format!("add {} back to the licensing group '{g}' ({part})", ctx.subject)),
+            Some(g) => p.does(format!(
+                "add {} back to the licensing group '{g}' ({part})",
+                ctx.subject
+            )),
             None => p.does(format!("give {part} back to {} directly", ctx.subject)),
         };
-        let Some(sku) = skus.iter().find(|s| Some(s.sku_id.as_str()) == r.get("skuId").and_then(Value::as_str)) else {
+        let Some(sku) = skus
+            .iter()
+            .find(|s| Some(s.sku_id.as_str()) == r.get("skuId").and_then(Value::as_str))
+        else {
             continue;
         };
         match seats::seats(ctx, sku) {
             Ok(s) if !s.assignable() => {
                 p.block(
                     "no-free-seat",
-                    format!("no free seat of {} to give back to {} (R13): the run would wait in line", s.describe(), ctx.subject),
+                    format!(
+                        "no free seat of {} to give back to {} (R13): the run would wait in line",
+                        s.describe(),
+                        ctx.subject
+                    ),
                 );
             }
             Ok(_) => {}

@@ -20,11 +20,15 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
     let (from, to) = (&swap.from.sku_part_number, &swap.to.sku_part_number);
     let holds_to = user.holds_sku(&swap.to.sku_id);
     if holds_to && !user.holds_sku(&swap.from.sku_id) {
-        return StepPlan::doing(format!("nothing: {upn} is on {to} and not on {from} already"));
+        return StepPlan::doing(format!(
+            "nothing: {upn} is on {to} and not on {from} already"
+        ));
     }
     let mut p = StepPlan::default();
     if !user.holds_sku(&swap.from.sku_id) {
-        p.warn(format!("{upn} does not hold {from}: only {to} would be given"));
+        p.warn(format!(
+            "{upn} does not hold {from}: only {to} would be given"
+        ));
     }
     if !holds_to {
         match seats::seats(ctx, &swap.to) {
@@ -47,12 +51,17 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
                 tg.display_name
             ));
             match fg {
-                Some(fg) => p.does(format!("then remove {upn} from '{}' ({from}) and wait until {from} is gone", fg.display_name)),
+                Some(fg) => p.does(format!(
+                    "then remove {upn} from '{}' ({from}) and wait until {from} is gone",
+                    fg.display_name
+                )),
                 None => p.does(format!("then remove {from} from {upn}")),
             };
         }
         (None, _) => {
-            p.does(format!("swap {from} for {to} on {upn} in one assignLicense call, never unlicensed (R11)"));
+            p.does(format!(
+                "swap {from} for {to} on {upn} in one assignLicense call, never unlicensed (R11)"
+            ));
         }
     }
     p

@@ -2,10 +2,10 @@
 //! the manager FullAccess, sets the auto-reply and hides it from address lists (Exchange, R17).
 //! The output records what the run added compared with the snapshot, so a restore undoes only that.
 
+use super::plan::gigabytes;
 use super::subject::{
     base_output, mailbox_of, manager_upn, resolve_user, same_principal, skus_by_id,
 };
-use super::plan::gigabytes;
 use super::{Snapshot, StepContext, StepOutcome, StepPlan, StepReport};
 use crate::tenant::{AutoReply, ErrorKind, Mailbox, MailboxPermission, MailboxType, Tenant, User};
 use crate::try_tenant;
@@ -288,7 +288,10 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
                     Ok(perms) => perms,
                     Err(e) => {
                         let doing = format!("reading the mailbox permissions of {upn}");
-                        return StepPlan::stopped("cannot-read", StepOutcome::from_error(&doing, e));
+                        return StepPlan::stopped(
+                            "cannot-read",
+                            StepOutcome::from_error(&doing, e),
+                        );
                     }
                 };
                 if !has_full_access(&perms, &m) {
@@ -296,7 +299,9 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
                 }
             }
             Ok(None) => {
-                p.warn(format!("no manager: nobody gets FullAccess to the mailbox of {upn}"));
+                p.warn(format!(
+                    "no manager: nobody gets FullAccess to the mailbox of {upn}"
+                ));
             }
             Err(o) => return StepPlan::stopped("cannot-read", o),
         }
@@ -304,7 +309,8 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
     if let Some(text) = ctx.param_str("auto_reply") {
         p.does(format!("set the automatic reply of {upn} to \"{text}\""));
     }
-    if ctx.param_bool("hide_from_address_lists", true) && !mailbox.hidden_from_address_lists_enabled {
+    if ctx.param_bool("hide_from_address_lists", true) && !mailbox.hidden_from_address_lists_enabled
+    {
         p.does(format!("hide {upn} from the address lists"));
         if user.is_synced() {
             p.warn(format!(

@@ -285,7 +285,10 @@ pub async fn plan(ctx: &StepContext<'_>, _tenant: &dyn Tenant) -> StepPlan {
     let out = match l.trace("mailbox.convert") {
         Trace::Done(out) => out,
         Trace::NotStarted => {
-            return StepPlan::doing(format!("nothing: {} did not convert the mailbox", l.describe()));
+            return StepPlan::doing(format!(
+                "nothing: {} did not convert the mailbox",
+                l.describe()
+            ));
         }
         Trace::Partial { status, .. } => {
             return StepPlan::doing(format!(
@@ -295,22 +298,35 @@ pub async fn plan(ctx: &StepContext<'_>, _tenant: &dyn Tenant) -> StepPlan {
         }
     };
     let flag = |k: &str| out.get(k).and_then(serde_json::Value::as_bool) == Some(true);
-    let mailbox = out.get("mailbox").and_then(serde_json::Value::as_str).unwrap_or(ctx.subject);
+    let mailbox = out
+        .get("mailbox")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or(ctx.subject);
     let mut p = StepPlan::default();
     if flag("convertedToShared") {
-        p.does(format!("convert {mailbox} back to a user mailbox (after licenses.restore, R3)"));
+        p.does(format!(
+            "convert {mailbox} back to a user mailbox (after licenses.restore, R3)"
+        ));
     }
-    if let Some(m) = out.get("managerGranted").and_then(serde_json::Value::as_str) {
+    if let Some(m) = out
+        .get("managerGranted")
+        .and_then(serde_json::Value::as_str)
+    {
         p.does(format!("remove the FullAccess of {m} on {mailbox}"));
     }
     if flag("autoReplySet") {
-        p.does(format!("put the previous automatic reply of {mailbox} back"));
+        p.does(format!(
+            "put the previous automatic reply of {mailbox} back"
+        ));
     }
     if flag("hidden") {
         p.does(format!("show {mailbox} in the address lists again"));
     }
     if p.does.is_empty() {
-        p.does(format!("nothing: {} changed nothing on {mailbox}", l.describe()));
+        p.does(format!(
+            "nothing: {} changed nothing on {mailbox}",
+            l.describe()
+        ));
     }
     p
 }

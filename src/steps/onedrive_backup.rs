@@ -6,8 +6,8 @@
 
 use super::backup_files::{BackupDir, Manifest, ManifestEntry, sha256_hex};
 use super::drive_walk::{enumerate, file_paths, safe_component};
-use super::retention::{BackupFact, backup_key};
 use super::plan::size_text;
+use super::retention::{BackupFact, backup_key};
 use super::subject::{base_output, drive_of, resolve_user};
 use super::{FactWrite, StepContext, StepOutcome, StepPlan, StepReport};
 use crate::tenant::Tenant;

@@ -3,7 +3,9 @@
 
 use super::drive_walk::{enumerate, root_id};
 use super::plan::size_text;
-use super::subject::{base_output, drive_of, is_not_found, manager_upn, resolve_user, same_principal};
+use super::subject::{
+    base_output, drive_of, is_not_found, manager_upn, resolve_user, same_principal,
+};
 use super::{StepContext, StepOutcome, StepPlan, StepReport};
 use crate::tenant::{DrivePermission, Tenant, User};
 use crate::try_tenant;
@@ -22,19 +24,21 @@ fn covers(perms: &[DrivePermission], who: &str, role: &str) -> bool {
 }
 
 /// The `role` parameter (`write` by default); anything but `read`/`write` fails the step.
-fn role<'a>(ctx: &'a StepContext<'_>, upn: &str) -> Result<&'a str, StepOutcome> {
+fn role<'a>(ctx: &'a StepContext<'_>, upn: &str) -> Result<&'a str, String> {
     let role = ctx.param_str("role").unwrap_or("write");
     if role != "read" && role != "write" {
-        return Err(StepOutcome::failed(format!(
+        return Err(format!(
             "onedrive.grant for {upn}: role `{role}` is not valid; use `read` or `write`"
-        )));
+        ));
     }
     Ok(role)
 }
 
 /// R7: nobody to hand the OneDrive to.
 fn no_manager(upn: &str) -> String {
-    format!("{upn} has no manager to hand the OneDrive to (R7): set a manager or use onedrive=backup")
+    format!(
+        "{upn} has no manager to hand the OneDrive to (R7): set a manager or use onedrive=backup"
+    )
 }
 
 pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
@@ -45,7 +49,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     let upn = user.user_principal_name.clone();
     let role = match role(ctx, &upn) {
         Ok(r) => r,
-        Err(o) => return o,
+        Err(why) => return StepOutcome::failed(why),
     };
     let mut output = base_output(&user);
     let drive = match drive_of(tenant, &user).await {
@@ -129,7 +133,7 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
     let upn = user.user_principal_name.clone();
     let role = match role(ctx, &upn) {
         Ok(r) => r,
-        Err(o) => return StepPlan::stopped("invalid-role", o),
+        Err(why) => return StepPlan::stopped("invalid-role", StepOutcome::failed(why)),
     };
     let drive = match drive_of(tenant, &user).await {
         Ok(Some(d)) => d,

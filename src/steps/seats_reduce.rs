@@ -42,25 +42,28 @@ pub(super) struct Settings {
     pub released: bool,
 }
 
-pub(super) fn settings(ctx: &StepContext<'_>) -> Result<Settings, StepOutcome> {
+/// `Err` says which parameter is wrong.
+pub(super) fn settings(ctx: &StepContext<'_>) -> Result<Settings, String> {
     let buffer = match param::int(ctx, "buffer", 0, 0, 1_000_000) {
         Ok(n) => n,
-        Err(e) => return Err(StepOutcome::failed(format!("{e}; fix the workflow file"))),
+        Err(e) => return Err(format!("{e}; fix the workflow file")),
     };
     let recheck = match param::duration(ctx, "recheck_before", DEFAULT_RECHECK)
         .map(chrono::Duration::from_std)
     {
         Ok(Ok(d)) => d,
-        Ok(Err(_)) => return Err(StepOutcome::failed("parameter `recheck_before` is too long")),
-        Err(e) => return Err(StepOutcome::failed(format!("{e}; fix the workflow file"))),
+        Ok(Err(_)) => {
+            return Err("parameter `recheck_before` is too long".into());
+        }
+        Err(e) => return Err(format!("{e}; fix the workflow file")),
     };
     let released = match ctx.param_str("scope").unwrap_or("tenant") {
         "tenant" => false,
         "released" => true,
         other => {
-            return Err(StepOutcome::failed(format!(
+            return Err(format!(
                 "parameter `scope` is `{other}`; it must be `tenant` or `released`"
-            )));
+            ));
         }
     };
     Ok(Settings {
@@ -71,14 +74,12 @@ pub(super) fn settings(ctx: &StepContext<'_>) -> Result<Settings, StepOutcome> {
     })
 }
 
-/// Runs waiting in line for a seat of `sku` (their seats are kept).
-pub(super) fn waiting_for(ctx: &StepContext<'_>, sku: &SkuId) -> Result<i64, StepOutcome> {
+/// Runs waiting in line for a seat of `sku` (their seats are kept); `Err` says why offboard's
+/// store could not tell.
+pub(super) fn waiting_for(ctx: &StepContext<'_>, sku: &SkuId) -> Result<i64, String> {
     match ctx.ledger.ahead_in_line(&format!("seat/{sku}")) {
         Ok(n) => Ok(i64::try_from(n).unwrap_or(i64::MAX / 2)),
-        Err(e) => Err(StepOutcome::Retry {
-            after: None,
-            reason: format!("reading the runs waiting for a seat of {sku}: {e}"),
-        }),
+        Err(e) => Err(format!("reading the runs waiting for a seat of {sku}: {e}")),
     }
 }
 
@@ -90,7 +91,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         released,
     } = match settings(ctx) {
         Ok(s) => s,
-        Err(o) => return o,
+        Err(why) => return StepOutcome::failed(why),
     };
     let scope: Option<BTreeSet<SkuId>> = match released {
         false => None,
@@ -122,7 +123,12 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         };
         let waiting = match waiting_for(ctx, sku) {
             Ok(n) => n,
-            Err(o) => return o,
+            Err(reason) => {
+                return StepOutcome::Retry {
+                    after: None,
+                    reason,
+                };
+            }
         };
         match one_sku(tenant, sku, buffer, waiting, policy).await {
             Ok((v, c, e)) => {
@@ -147,7 +153,10 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
 /// last. Other runs only lower quantities, so counts read after the quantities can only
 /// show fewer seats than those quantities add up to, and a plan made from them errs on the
 /// side of keeping seats (the other order once took a SKU below its seats in use).
-pub(super) async fn read(tenant: &dyn Tenant, sku: &SkuId) -> Result<(Sku, Vec<SubInfo>), StepOutcome> {
+pub(super) async fn read(
+    tenant: &dyn Tenant,
+    sku: &SkuId,
+) -> Result<(Sku, Vec<SubInfo>), StepOutcome> {
     let fail = |doing: String, e| StepOutcome::from_error(&doing, e);
     let all = tenant.list_subscriptions().await.map_err(|e| {
         fail(

@@ -22,12 +22,15 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
         released,
     } = match settings(ctx) {
         Ok(s) => s,
-        Err(o) => return StepPlan::stopped("invalid-parameter", o),
+        Err(why) => return StepPlan::stopped("invalid-parameter", StepOutcome::failed(why)),
     };
     // the SKUs in scope, and those of which this run frees one seat before the step
     let (ids, freed): (Vec<SkuId>, BTreeSet<SkuId>) = if released {
         match Snapshot::from_outputs(ctx) {
-            Some(s) => (s.licenses.into_iter().map(|l| l.sku_id).collect(), BTreeSet::new()),
+            Some(s) => (
+                s.licenses.into_iter().map(|l| l.sku_id).collect(),
+                BTreeSet::new(),
+            ),
             None => {
                 let user = match resolve_user(ctx, tenant).await {
                     Ok(u) => u,
@@ -37,14 +40,25 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
                     Ok(r) => r.kept.map(|(s, _)| s),
                     Err(_) => None,
                 };
-                let held: Vec<SkuId> = user.assigned_licenses.into_iter().map(|l| l.sku_id).collect();
-                let freed = held.iter().filter(|s| Some(*s) != kept.as_ref()).cloned().collect();
+                let held: Vec<SkuId> = user
+                    .assigned_licenses
+                    .into_iter()
+                    .map(|l| l.sku_id)
+                    .collect();
+                let freed = held
+                    .iter()
+                    .filter(|s| Some(*s) != kept.as_ref())
+                    .cloned()
+                    .collect();
                 (held, freed)
             }
         }
     } else {
         match tenant.list_skus().await {
-            Ok(list) => (list.into_iter().map(|s| s.sku_id).collect(), BTreeSet::new()),
+            Ok(list) => (
+                list.into_iter().map(|s| s.sku_id).collect(),
+                BTreeSet::new(),
+            ),
             Err(e) => {
                 let o = StepOutcome::from_error("listing the tenant's SKUs", e);
                 return StepPlan::stopped("cannot-read", o);
@@ -56,7 +70,10 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
     for sku in &ids {
         let waiting = match waiting_for(ctx, sku) {
             Ok(n) => n,
-            Err(o) => return StepPlan::stopped("cannot-read", o),
+            Err(reason) => {
+                p.block("cannot-read", reason);
+                return p;
+            }
         };
         let (s, subs) = match read(tenant, sku).await {
             Ok(r) => r,
@@ -64,7 +81,10 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
         };
         let part = &s.sku_part_number;
         if !s.capability_status.eq_ignore_ascii_case("Enabled") {
-            p.does(format!("{part}: nothing (the SKU is {}: its seats are not assignable)", s.capability_status));
+            p.does(format!(
+                "{part}: nothing (the SKU is {}: its seats are not assignable)",
+                s.capability_status
+            ));
             continue;
         }
         let frees_one = freed.contains(sku);
@@ -86,13 +106,19 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
             match sp.act {
                 Act::None => {}
                 Act::ReduceNow { to } => {
-                    p.does(format!("{part}: reduce subscription {id} from {q} to {to} seats now ({})", sp.reason));
+                    p.does(format!(
+                        "{part}: reduce subscription {id} from {q} to {to} seats now ({})",
+                        sp.reason
+                    ));
                 }
                 Act::Schedule { to: Some(to) } => {
                     p.does(format!("{part}: schedule subscription {id} to renew with {to} instead of {q} seats ({})", sp.reason));
                 }
                 Act::Schedule { to: None } => {
-                    p.does(format!("{part}: clear the scheduled renewal quantity of subscription {id} ({})", sp.reason));
+                    p.does(format!(
+                        "{part}: clear the scheduled renewal quantity of subscription {id} ({})",
+                        sp.reason
+                    ));
                 }
                 Act::Recommend { proposed } => {
                     p.does(format!("{part}: recommend to the billing admin to lower subscription {id} from {q} to {proposed} seats (R14; {})", sp.reason));

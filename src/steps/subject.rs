@@ -51,7 +51,10 @@ pub(crate) async fn mailbox_of(
 }
 
 /// The user's OneDrive, `None` when it was never provisioned.
-pub(crate) async fn drive_of(tenant: &dyn Tenant, user: &User) -> Result<Option<Drive>, StepOutcome> {
+pub(crate) async fn drive_of(
+    tenant: &dyn Tenant,
+    user: &User,
+) -> Result<Option<Drive>, StepOutcome> {
     match tenant.get_drive(&user.id).await {
         Ok(d) => Ok(Some(d)),
         Err(e) if e.kind == ErrorKind::DriveNotFound => Ok(None),

@@ -12,8 +12,9 @@ use std::time::Duration;
 
 pub const PARAMS: &[&str] = &["usage_location"];
 
-/// The code asked for (`None`: not given); an invalid one fails the step before any call.
-fn wanted(ctx: &StepContext<'_>) -> Result<Option<&'static str>, StepOutcome> {
+/// The code asked for (`None`: not given); `Err` says why the given one is not valid, which
+/// fails the step before any call.
+fn wanted(ctx: &StepContext<'_>) -> Result<Option<&'static str>, String> {
     let source = ctx.source_of("usage_location", "usageLocation");
     match ctx.param_str("usage_location") {
         None => Ok(None),
@@ -23,12 +24,12 @@ fn wanted(ctx: &StepContext<'_>) -> Result<Option<&'static str>, StepOutcome> {
                 let hint = country_codes::hint(raw)
                     .map(|h| format!(" Did you mean {h}?"))
                     .unwrap_or_default();
-                Err(StepOutcome::failed(format!(
+                Err(format!(
                     "usage location `{raw}` ({source}) for {} is not an officially assigned ISO 3166-1 \
                      alpha-2 country code, so no license could be assigned (R12).{hint} Nothing was \
                      changed; send a corrected event",
                     ctx.subject
-                )))
+                ))
             }
         },
     }
@@ -38,7 +39,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     let source = ctx.source_of("usage_location", "usageLocation");
     let wanted = match wanted(ctx) {
         Ok(w) => w,
-        Err(o) => return o,
+        Err(why) => return StepOutcome::failed(why),
     };
     let user = match resolve_user(ctx, tenant).await {
         Ok(u) => u,
@@ -109,7 +110,9 @@ fn output(user: &crate::tenant::User, code: &str) -> Value {
 pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
     let wanted = match wanted(ctx) {
         Ok(w) => w,
-        Err(o) => return StepPlan::stopped("invalid-usage-location", o),
+        Err(why) => {
+            return StepPlan::stopped("invalid-usage-location", StepOutcome::failed(why));
+        }
     };
     let current = match tenant.get_user(super::subject::lookup_key(ctx)).await {
         Ok(u) => u.usage_location,
@@ -120,9 +123,10 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
         }
     };
     match (wanted, current) {
-        (Some(code), Some(c)) if c == code => {
-            StepPlan::doing(format!("nothing: the usage location of {} is {code} already", ctx.subject))
-        }
+        (Some(code), Some(c)) if c == code => StepPlan::doing(format!(
+            "nothing: the usage location of {} is {code} already",
+            ctx.subject
+        )),
         (Some(code), c) => StepPlan::doing(format!(
             "set the usage location of {} to {code} (now {})",
             ctx.subject,

@@ -118,22 +118,31 @@ async fn preconditions(
 ) -> Option<(&'static str, StepOutcome)> {
     let upn = &user.user_principal_name;
     if user.is_synced() {
-        return Some(("synced-from-ad", StepOutcome::blocked(format!(
-            "{upn} is synced from on-premises AD (R9): delete it in on-premises AD; the next sync removes it from the cloud"
-        ))));
+        return Some((
+            "synced-from-ad",
+            StepOutcome::blocked(format!(
+                "{upn} is synced from on-premises AD (R9): delete it in on-premises AD; the next sync removes it from the cloud"
+            )),
+        ));
     }
     match mailbox_of(tenant, user).await {
         Err(o) => return Some(("cannot-read", o)),
         Ok(Some(m)) if m.recipient_type_details == MailboxType::SharedMailbox => {
-            return Some(("shared-mailbox", StepOutcome::blocked(format!(
-                "{upn} is the account behind a shared mailbox (R4): deleting it would lose the mailbox. \
+            return Some((
+                "shared-mailbox",
+                StepOutcome::blocked(format!(
+                    "{upn} is the account behind a shared mailbox (R4): deleting it would lose the mailbox. \
                  Keep the account (use mailbox=shared without user.delete) or convert the mailbox back first"
-            ))));
+                )),
+            ));
         }
         Ok(Some(m)) if m.forwards() => {
-            return Some(("mailbox-forwards", StepOutcome::blocked(format!(
-                "the mailbox of {upn} forwards mail (R4): deleting the account breaks it. Turn forwarding off first"
-            ))));
+            return Some((
+                "mailbox-forwards",
+                StepOutcome::blocked(format!(
+                    "the mailbox of {upn} forwards mail (R4): deleting the account breaks it. Turn forwarding off first"
+                )),
+            ));
         }
         Ok(_) => {}
     }
@@ -144,10 +153,10 @@ async fn preconditions(
         Ok(d) => d,
         Err(e) if e.kind == ErrorKind::DriveNotFound => return None,
         Err(e) => {
-            return Some(("cannot-read", StepOutcome::from_error(
-                &format!("reading the OneDrive of {upn}"),
-                e,
-            )));
+            return Some((
+                "cannot-read",
+                StepOutcome::from_error(&format!("reading the OneDrive of {upn}"), e),
+            ));
         }
     };
     if ctx.param_str("onedrive") == Some("none") || onedrive_handled(ctx, drive.id.as_str()) {
@@ -155,11 +164,14 @@ async fn preconditions(
     }
     match enumerate(tenant, &drive.id, upn).await {
         Err(o) => Some(("cannot-read", o)),
-        Ok(items) if has_files(&items) => Some(("onedrive-not-saved", StepOutcome::blocked(format!(
-            "the OneDrive of {upn} has files and this run neither verified a backup nor gave the manager access (R6): \
+        Ok(items) if has_files(&items) => Some((
+            "onedrive-not-saved",
+            StepOutcome::blocked(format!(
+                "the OneDrive of {upn} has files and this run neither verified a backup nor gave the manager access (R6): \
              deleting the account starts its retention clock. Add onedrive.backup or onedrive.grant before user.delete, \
              or set onedrive=none to let the files go"
-        )))),
+            )),
+        )),
         Ok(_) => None,
     }
 }

@@ -116,11 +116,16 @@ pub async fn plan(ctx: &StepContext<'_>, _tenant: &dyn Tenant) -> StepPlan {
         None => {
             p.block(
                 "no-snapshot",
-                format!("{} blocked sign-in of {upn} without a snapshot: check the account by hand", l.describe()),
+                format!(
+                    "{} blocked sign-in of {upn} without a snapshot: check the account by hand",
+                    l.describe()
+                ),
             );
         }
         Some(s) if !s.account_enabled => {
-            p.does(format!("nothing: sign-in of {upn} was blocked before the leaver and stays blocked"));
+            p.does(format!(
+                "nothing: sign-in of {upn} was blocked before the leaver and stays blocked"
+            ));
         }
         Some(s) if s.on_premises_sync_enabled == Some(true) => {
             p.block(
@@ -129,7 +134,10 @@ pub async fn plan(ctx: &StepContext<'_>, _tenant: &dyn Tenant) -> StepPlan {
             );
         }
         Some(_) => {
-            p.does(format!("allow sign-in for {upn} again (blocked by {})", l.describe()));
+            p.does(format!(
+                "allow sign-in for {upn} again (blocked by {})",
+                l.describe()
+            ));
         }
     }
     p

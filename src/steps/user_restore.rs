@@ -4,8 +4,8 @@
 //! purged, and what to do instead; a UPN taken by another account is blocked naming it.
 
 use super::leaver_trace::{self, Leaver, LeaverRun, Trace};
-use super::seats::Seats;
 use super::restore_seats::{shortages, wait_for_seats};
+use super::seats::Seats;
 use super::subject::{base_output, is_not_found, same_principal, skus_by_id};
 use super::{FactWrite, StepContext, StepOutcome, StepReport};
 use crate::ids::{SkuId, UserId};
@@ -192,8 +192,8 @@ pub(super) enum Found {
 }
 
 /// The leaver run and the key to look the account up by (its account id, else the subject).
-pub(super) fn leaver_key(ctx: &StepContext<'_>) -> Result<(Leaver, String), Stop> {
-    let leaver = leaver_trace::find(ctx).map_err(|o| ("cannot-read", *o))?;
+pub(super) fn leaver_key(ctx: &StepContext<'_>) -> Result<(Leaver, String), leaver_trace::Stop> {
+    let leaver = leaver_trace::find(ctx)?;
     let key = match &leaver {
         Leaver::Found(l) => l.user_id().map(|id| id.to_string()),
         _ => None,
@@ -226,17 +226,23 @@ pub(super) async fn observe(
     let mut deleted = find_deleted(tenant, key).await.map_err(reading)?;
     if deleted.len() > 1 {
         let ids: Vec<String> = deleted.iter().map(|d| d.id.to_string()).collect();
-        return Err(("ambiguous-deleted-user", StepOutcome::blocked(format!(
-            "several deleted accounts had the UPN {key} ({}): send the restore with the object id \
+        return Err((
+            "ambiguous-deleted-user",
+            StepOutcome::blocked(format!(
+                "several deleted accounts had the UPN {key} ({}): send the restore with the object id \
              of the one to bring back as its subject",
-            ids.join(", ")
-        ))));
+                ids.join(", ")
+            )),
+        ));
     }
     let Some(d) = deleted.pop() else {
         return Err(("not-deleted", gone(ctx, found, key, None)));
     };
     if d.deleted_date_time + ChronoDuration::days(RETENTION_DAYS) <= ctx.now {
-        return Err(("retention-expired", gone(ctx, found, key, Some(d.deleted_date_time))));
+        return Err((
+            "retention-expired",
+            gone(ctx, found, key, Some(d.deleted_date_time)),
+        ));
     }
     let upn = found
         .and_then(|l| l.snapshot.as_ref())
@@ -247,9 +253,12 @@ pub(super) async fn observe(
         .and_then(|l| l.snapshot.as_ref())
         .is_some_and(|s| s.user_id == d.id && s.on_premises_sync_enabled == Some(true))
     {
-        return Err(("synced-from-ad", StepOutcome::blocked(format!(
-            "{upn} is synced from on-premises AD (R9): restore it there (AD recycle bin); the next sync brings it back"
-        ))));
+        return Err((
+            "synced-from-ad",
+            StepOutcome::blocked(format!(
+                "{upn} is synced from on-premises AD (R9): restore it there (AD recycle bin); the next sync brings it back"
+            )),
+        ));
     }
     // R13: the account comes back with its licenses, each taking a seat.
     let needed = needed_seats(found, &d.id);
@@ -279,7 +288,7 @@ pub(super) fn upn_taken(upn: &str, other: &User) -> String {
 pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     let (leaver, key) = match leaver_key(ctx) {
         Ok(l) => l,
-        Err((_, o)) => return o,
+        Err(o) => return *o,
     };
     let (d, upn) = match observe(ctx, tenant, &leaver, &key).await {
         Err((_, o)) => return o,

@@ -11,7 +11,7 @@ use chrono::Duration;
 pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
     let (leaver, key) = match leaver_key(ctx) {
         Ok(l) => l,
-        Err((code, o)) => return StepPlan::stopped(code, o),
+        Err(o) => return StepPlan::stopped("cannot-read", *o),
     };
     let (d, upn, short) = match observe(ctx, tenant, &leaver, &key).await {
         Err((code, o)) => return StepPlan::stopped(code, o),
@@ -39,7 +39,10 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
     for s in &short {
         p.block(
             "no-free-seat",
-            format!("no free seat of {} to give back to {upn} (R13): the run would wait in line", s.describe()),
+            format!(
+                "no free seat of {} to give back to {upn} (R13): the run would wait in line",
+                s.describe()
+            ),
         );
     }
     // the step finds this out when the restore is refused; the plan looks first

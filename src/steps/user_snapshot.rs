@@ -5,11 +5,11 @@
 use super::subject::{base_output, mailbox_of, resolve_user, skus_by_id};
 use super::{StepContext, StepOutcome, StepPlan, StepReport};
 use crate::ids::{DriveId, GroupId, SkuId, UserId};
-use crate::try_observe;
 use crate::tenant::{
     AutoReply, DirectoryObject, ErrorKind, Group, LicenseAssignmentState, Mailbox,
     MailboxPermission, Tenant, User,
 };
+use crate::try_observe;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -94,7 +94,10 @@ impl Snapshot {
 }
 
 /// Reads the user's state as a [`Snapshot`] (the same reads for `run` and `plan`).
-async fn observe(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> Result<(User, Snapshot), StepOutcome> {
+async fn observe(
+    ctx: &StepContext<'_>,
+    tenant: &dyn Tenant,
+) -> Result<(User, Snapshot), StepOutcome> {
     let user = match resolve_user(ctx, tenant).await {
         Ok(u) => u,
         Err(o) => return Err(o),
@@ -111,7 +114,12 @@ async fn observe(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> Result<(User, Sn
     let manager = match tenant.get_manager(&user.id).await {
         Ok(m) => m,
         Err(e) if e.kind == ErrorKind::NotFound => None,
-        Err(e) => return Err(StepOutcome::from_error(&format!("reading the manager of {upn}"), e)),
+        Err(e) => {
+            return Err(StepOutcome::from_error(
+                &format!("reading the manager of {upn}"),
+                e,
+            ));
+        }
     };
     let mailbox = match mailbox_of(tenant, &user).await {
         Ok(m) => m,
@@ -138,7 +146,12 @@ async fn observe(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> Result<(User, Sn
     let drive_id = match tenant.get_drive(&user.id).await {
         Ok(d) => Some(d.id),
         Err(e) if matches!(e.kind, ErrorKind::DriveNotFound | ErrorKind::NotFound) => None,
-        Err(e) => return Err(StepOutcome::from_error(&format!("reading the OneDrive of {upn}"), e)),
+        Err(e) => {
+            return Err(StepOutcome::from_error(
+                &format!("reading the OneDrive of {upn}"),
+                e,
+            ));
+        }
     };
 
     let mut groups = Vec::new();
@@ -232,6 +245,10 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
         s.groups.len(),
         s.roles.len(),
         s.manager.as_ref().map_or("none", |m| m.upn.as_str()),
-        if s.drive_id.is_some() { "a OneDrive" } else { "no OneDrive" }
+        if s.drive_id.is_some() {
+            "a OneDrive"
+        } else {
+            "no OneDrive"
+        }
     ))
 }

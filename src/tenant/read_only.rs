@@ -76,7 +76,10 @@ mod tests {
         let user = t.get_user("a@contoso.com").await.unwrap();
         assert!(user.account_enabled);
         let err = t.set_account_enabled(&user.id, false).await.unwrap_err();
-        assert!(err.message.contains("a plan must not change the tenant (set_account_enabled)"));
+        assert!(
+            err.message
+                .contains("a plan must not change the tenant (set_account_enabled)")
+        );
         assert!(!err.is_retryable());
         assert_eq!(sim.calls("set_account_enabled"), 0);
         let err = t.delete_user(&user.id).await.unwrap_err();
