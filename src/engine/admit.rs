@@ -292,12 +292,14 @@ impl Engine {
             queue_seq: seq,
             generation: 0,
             lines: Vec::new(),
+            guard: Default::default(),
         };
         // A run of the same family admitted earlier in this batch is not in the store yet.
         let key = (wf.family.clone(), event.subject.to_lowercase());
         let is_head = queue.is_empty() && !adm.queued.contains(&key);
         adm.queued.insert(key);
         batch.put_run(&run);
+        inner.count_leaver(batch, &run)?;
         batch.enqueue_subject(&run.family, &run.subject, seq, &run.id);
         batch.record_history(&run.family, &run.subject, seq, &run.id);
         if is_head {

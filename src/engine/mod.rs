@@ -7,9 +7,11 @@ mod core;
 mod error;
 mod executor;
 mod finish;
+mod guard;
 mod ledger;
 mod outbox;
 mod outcomes;
+mod quarantine;
 mod registry;
 mod run;
 mod scheduler;
@@ -19,7 +21,9 @@ pub use self::core::{Engine, EngineConfig, RunView, Submission};
 pub use admit::Admitted;
 pub use error::{EngineError, EngineResult};
 pub use outbox::{JsonlSink, MemorySink, OutcomeSink, drain_outbox};
+pub use quarantine::{QuarantinePolicy, QuarantineView, Tripped};
 pub use registry::Registry;
 pub use run::{
-    AttemptRecord, EventRecord, Outcome, RunRecord, RunStatus, StepState, StepStatus, WaitReason,
+    AttemptRecord, EventRecord, Outcome, RunGuard, RunRecord, RunStatus, StepState, StepStatus,
+    WaitReason,
 };

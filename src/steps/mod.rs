@@ -7,6 +7,7 @@ mod context;
 mod ledger;
 mod outcome;
 mod param;
+mod protection;
 mod retention;
 
 mod backup_files;
@@ -45,6 +46,7 @@ pub use action::Action;
 pub use context::{StepContext, StepEnv};
 pub use ledger::{Ledger, LedgerError, LedgerResult, MemoryLedger, PriorRun, PriorStep};
 pub use outcome::{Emit, FactWrite, StepOutcome, StepReport};
+pub use protection::{Protection, check as check_protection};
 pub use user_snapshot::{
     Snapshot, SnapshotLicense, SnapshotMailbox, SnapshotManager, SnapshotRole,
 };
