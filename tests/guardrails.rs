@@ -374,3 +374,96 @@ async fn protected_upns_and_groups_are_blocked_and_others_go_through() {
             .account_enabled
     );
 }
+
+/// One request to the admin router (no socket), with the token `secret`.
+async fn call(
+    state: &offboard::api::admin::AdminState,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, serde_json::Value) {
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::builder().method(method).uri(path);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let resp = offboard::api::admin::router(state.clone())
+        .oneshot(req.body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+#[tokio::test]
+async fn the_quarantine_api_shows_approves_and_cancels_held_runs() {
+    let env = TestEnv::start_configured(
+        repo_workflows(),
+        example_tenant(),
+        None,
+        None,
+        quarantine(2),
+    )
+    .await;
+    let state = offboard::api::admin::AdminState {
+        engine: env.engine.clone(),
+        health: offboard::health::Health::new(),
+        event_key: None,
+        admin_token: Some("secret".into()),
+    };
+    let (status, body) = call(&state, "GET", "/api/v1/quarantine", None).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = call(&state, "GET", "/api/v1/quarantine", Some("wrong")).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = call(&state, "GET", "/api/v1/quarantine", Some("secret")).await;
+    assert_eq!(
+        (status, body["active"].as_bool()),
+        (200, Some(false)),
+        "{body}"
+    );
+    assert_eq!(body["threshold"], 2);
+
+    let runs = flood(&env, &PLAIN[..3], 0).await;
+    for id in &runs {
+        env.wait_for(*id, held).await;
+    }
+    let (status, body) = call(&state, "GET", "/api/v1/quarantine", Some("secret")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["active"], true);
+    assert_eq!(body["count"], 3);
+    assert_eq!(body["held"].as_array().unwrap().len(), 3);
+    assert!(body["trippedAt"].is_string() && body["windowStart"].is_string());
+    let (status, body) = call(&state, "GET", "/api/v1/quarantine/approve", Some("secret")).await;
+    assert_eq!(status, 405, "{body}");
+
+    let (status, body) = call(&state, "POST", "/api/v1/quarantine/approve", Some("secret")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["runs"].as_array().unwrap().len(), 3, "{body}");
+    env.settle().await;
+    for id in &runs {
+        assert_eq!(
+            env.engine.run_record(id).unwrap().status,
+            RunStatus::Succeeded
+        );
+    }
+
+    // A second flood, cancelled this time.
+    let runs = flood(&env, &PLAIN[3..7], 10).await;
+    for id in &runs {
+        env.wait_for(*id, held).await;
+    }
+    let (status, body) = call(&state, "POST", "/api/v1/quarantine/cancel", Some("secret")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["runs"].as_array().unwrap().len(), 4, "{body}");
+    for id in &runs {
+        assert_eq!(
+            env.engine.run_record(id).unwrap().status,
+            RunStatus::Cancelled
+        );
+    }
+    let (_, body) = call(&state, "GET", "/api/v1/quarantine", Some("secret")).await;
+    assert_eq!(body["active"], false);
+}

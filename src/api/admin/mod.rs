@@ -7,6 +7,7 @@ mod error;
 mod events;
 mod list_query;
 mod probes;
+mod quarantine;
 mod runs;
 mod server;
 mod state;
