@@ -5,11 +5,13 @@
 mod auth;
 mod error;
 mod events;
+mod licenses;
 mod list_query;
 mod probes;
 mod runs;
 mod server;
 mod state;
+mod users;
 mod views;
 
 pub use error::AdminError;
