@@ -113,7 +113,10 @@ async fn users_are_selected_by_every_condition_and_sorted_by_upn() {
     // The same selection as the tenant makes, for several filters; percent-encoded values.
     for (query, text) in [
         ("department=sales", "department=sales"),
-        ("city=New%20York&accountEnabled=true", "city=New York,accountEnabled=true"),
+        (
+            "city=New%20York&accountEnabled=true",
+            "city=New York,accountEnabled=true",
+        ),
         ("accountEnabled=false", "accountEnabled=false"),
         ("country=Narnia", "country=Narnia"),
     ] {
@@ -140,19 +143,32 @@ async fn unknown_keys_and_missing_conditions_are_refused() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["error"], "bad-filter");
     let msg = body["message"].as_str().unwrap();
-    assert!(msg.contains("'Department'") && msg.contains("usageLocation"), "{msg}");
+    assert!(
+        msg.contains("'Department'") && msg.contains("usageLocation"),
+        "{msg}"
+    );
 
     let (status, body) = api.get("/api/v1/users?accountEnabled=yes").await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad-filter")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad-filter"))
+    );
     let (status, body) = api.get("/api/v1/users?city=").await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad-filter")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad-filter"))
+    );
 
     for path in ["/api/v1/users", "/api/v1/users?"] {
         let (status, body) = api.get(path).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(body["error"], "missing-filter");
     }
-    assert_eq!(api.env.sim.calls("list_users"), 0, "nothing reached the tenant");
+    assert_eq!(
+        api.env.sim.calls("list_users"),
+        0,
+        "nothing reached the tenant"
+    );
 }
 
 #[tokio::test]
@@ -181,7 +197,10 @@ async fn tenant_failures_are_bad_gateway_with_the_services_message() {
         assert_eq!(status, StatusCode::BAD_GATEWAY, "{path}: {body}");
         assert_eq!(body["error"], "tenant-error");
         let msg = body["message"].as_str().unwrap();
-        assert!(msg.contains("TooManyRequests") && msg.contains("retry later"), "{msg}");
+        assert!(
+            msg.contains("TooManyRequests") && msg.contains("retry later"),
+            "{msg}"
+        );
     }
 }
 

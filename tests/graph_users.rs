@@ -92,8 +92,10 @@ fn answer_directory(r: &Recorded) -> Option<Scripted> {
         return None;
     }
     let host = r.header("host").unwrap();
-    let user = |id: &str, upn: &str| json!({"id": id, "userPrincipalName": upn, "displayName": upn,
-        "accountEnabled": true, "companyName": "O'Brien", "city": null});
+    let user = |id: &str, upn: &str| {
+        json!({"id": id, "userPrincipalName": upn, "displayName": upn,
+        "accountEnabled": true, "companyName": "O'Brien", "city": null})
+    };
     Some(if r.uri.starts_with("/graph/v1.0/users/$count") {
         // Graph answers $count as text/plain, sometimes with a byte-order mark.
         Scripted {
@@ -137,6 +139,11 @@ async fn requests_are_advanced_queries_with_the_header_on_every_page() {
     assert_eq!(c[2].uri, "/graph/v1.0/users/$count");
     for r in &c {
         assert_eq!(r.method, "GET");
-        assert_eq!(r.header("consistencylevel").as_deref(), Some("eventual"), "{}", r.uri);
+        assert_eq!(
+            r.header("consistencylevel").as_deref(),
+            Some("eventual"),
+            "{}",
+            r.uri
+        );
     }
 }

@@ -67,7 +67,11 @@ async fn filter_select_and_paging_follow_the_documented_shapes() {
     let next = first.body["@odata.nextLink"].as_str().unwrap().to_string();
     // The next link keeps $count=true, so it too needs the header (§2.3: resend it).
     let (refused, _) = s.advanced(&next, &t, false).await;
-    graph_error(&refused, StatusCode::BAD_REQUEST, "Request_UnsupportedQuery");
+    graph_error(
+        &refused,
+        StatusCode::BAD_REQUEST,
+        "Request_UnsupportedQuery",
+    );
     let (second, _) = s.advanced(&next, &t, true).await;
     assert_eq!(second.status, StatusCode::OK, "{}", second.body);
     assert!(second.body.get("@odata.count").is_none(), "first page only");

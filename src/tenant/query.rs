@@ -111,9 +111,15 @@ impl UserCondition {
 /// Why a query was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {
-    #[error("no filter condition given; name at least one of: {}", UserField::supported())]
+    #[error(
+        "no filter condition given; name at least one of: {}",
+        UserField::supported()
+    )]
     Empty,
-    #[error("unknown filter key '{key}'; supported keys (case-sensitive): {}", UserField::supported())]
+    #[error(
+        "unknown filter key '{key}'; supported keys (case-sensitive): {}",
+        UserField::supported()
+    )]
     UnknownKey { key: String },
     #[error("filter condition '{part}' is not key=value (e.g. department=Sales)")]
     Malformed { part: String },
@@ -144,7 +150,9 @@ impl UserQuery {
     }
 
     /// From (key, value) pairs, e.g. an HTTP query string.
-    pub fn from_pairs<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<UserQuery, QueryError>
+    pub fn from_pairs<K, V>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<UserQuery, QueryError>
     where
         K: AsRef<str>,
         V: AsRef<str>,
@@ -215,12 +223,16 @@ mod tests {
 
     #[test]
     fn parses_text_and_renders_odata() {
-        let q = UserQuery::parse(" department=Sales , usageLocation=US,accountEnabled=true").unwrap();
+        let q =
+            UserQuery::parse(" department=Sales , usageLocation=US,accountEnabled=true").unwrap();
         assert_eq!(
             q.odata_filter(),
             "department eq 'Sales' and usageLocation eq 'US' and accountEnabled eq true"
         );
-        assert_eq!(q.to_string(), "department=Sales,usageLocation=US,accountEnabled=true");
+        assert_eq!(
+            q.to_string(),
+            "department=Sales,usageLocation=US,accountEnabled=true"
+        );
         let q = UserQuery::parse("companyName=O'Brien & Sons").unwrap();
         assert_eq!(q.odata_filter(), "companyName eq 'O''Brien & Sons'");
     }
@@ -261,9 +273,21 @@ mod tests {
             "accountEnabled": true, "usageLocation": "US", "department": "Sales"
         }))
         .unwrap();
-        assert!(UserQuery::parse("department=sales,usageLocation=us").unwrap().matches(&u));
-        assert!(!UserQuery::parse("department=Sales,usageLocation=DE").unwrap().matches(&u));
+        assert!(
+            UserQuery::parse("department=sales,usageLocation=us")
+                .unwrap()
+                .matches(&u)
+        );
+        assert!(
+            !UserQuery::parse("department=Sales,usageLocation=DE")
+                .unwrap()
+                .matches(&u)
+        );
         assert!(!UserQuery::parse("city=Seattle").unwrap().matches(&u));
-        assert!(!UserQuery::parse("accountEnabled=false").unwrap().matches(&u));
+        assert!(
+            !UserQuery::parse("accountEnabled=false")
+                .unwrap()
+                .matches(&u)
+        );
     }
 }
