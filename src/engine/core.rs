@@ -146,6 +146,12 @@ impl Engine {
         &self.inner.clock
     }
 
+    /// The tenant the engine's steps act on (for read-only views such as the admin API's
+    /// users and licenses).
+    pub fn tenant(&self) -> Arc<dyn Tenant> {
+        self.inner.tenant.clone()
+    }
+
     pub fn run_record(&self, id: &RunId) -> EngineResult<RunRecord> {
         self.inner
             .store

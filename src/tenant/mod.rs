@@ -4,6 +4,7 @@
 mod api;
 mod error;
 pub mod graph;
+mod query;
 mod retrying;
 pub mod sim;
 mod subscriptions;
@@ -11,6 +12,7 @@ mod types;
 
 pub use api::Tenant;
 pub use error::{ErrorKind, TenantError, TenantResult};
+pub use query::{QueryError, UserCondition, UserField, UserQuery};
 pub use retrying::{CallRetry, Retrying};
 pub use subscriptions::*;
 pub use types::*;

@@ -6,6 +6,7 @@
 
 use super::api::Tenant;
 use super::error::TenantResult;
+use super::query::UserQuery;
 use super::subscriptions::{CompanySubscription, PartnerSubscription};
 use super::types::*;
 use crate::ids::{DriveId, GroupId, SkuId, UserId};
@@ -93,6 +94,8 @@ forward! {
     fn list_deleted_users(&self) -> Vec<DeletedUser>;
     fn restore_deleted_user(&self, user: &UserId) -> User;
     fn purge_deleted_user(&self, user: &UserId) -> ();
+    fn list_users(&self, query: &UserQuery) -> Vec<User>;
+    fn count_users(&self) -> u64;
     fn list_skus(&self) -> Vec<Sku>;
     fn assign_license(&self, user: &UserId, add: &[AssignedLicense], remove: &[SkuId]) -> ();
     fn reprocess_license_assignment(&self, user: &UserId) -> User;

@@ -89,6 +89,8 @@ forward! {
     fn list_deleted_users(&self) -> Vec<DeletedUser>;
     fn restore_deleted_user(&self, user: &UserId) -> User;
     fn purge_deleted_user(&self, user: &UserId) -> ();
+    fn list_users(&self, query: &UserQuery) -> Vec<User>;
+    fn count_users(&self) -> u64;
     fn list_skus(&self) -> Vec<Sku>;
     fn assign_license(&self, user: &UserId, add: &[AssignedLicense], remove: &[SkuId]) -> ();
     fn reprocess_license_assignment(&self, user: &UserId) -> User;
