@@ -37,6 +37,18 @@ pub struct Config {
     /// How long a stopping service waits for running step attempts to finish (humantime,
     /// default `30s`); attempts still running then are abandoned and repeated on restart.
     pub shutdown_grace: Option<String>,
+    /// Accounts never offboarded automatically (README "Guardrails"): UPNs, group ids or
+    /// names, and (default true) anyone holding an Entra directory role.
+    pub protected_upns: Option<Vec<String>>,
+    pub protected_groups: Option<Vec<String>>,
+    pub protect_admin_roles: Option<bool>,
+    /// The mass-offboarding quarantine: more people with a leaver event within
+    /// `quarantine_window` (default `24h`) than `quarantine_threshold` (default 500) or than
+    /// `quarantine_percent` of the tenant's users (default 10, never below 10 people) hold new
+    /// leaver runs before their first destructive step. 0 turns a limit off.
+    pub quarantine_threshold: Option<u64>,
+    pub quarantine_percent: Option<f64>,
+    pub quarantine_window: Option<String>,
 }
 
 /// Secrets (admin token, client secret, event key) print as `***`.
@@ -66,6 +78,12 @@ impl std::fmt::Debug for Config {
             .field("event_key", &hidden(&self.event_key))
             .field("concurrency", &self.concurrency)
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("protected_upns", &self.protected_upns)
+            .field("protected_groups", &self.protected_groups)
+            .field("protect_admin_roles", &self.protect_admin_roles)
+            .field("quarantine_threshold", &self.quarantine_threshold)
+            .field("quarantine_percent", &self.quarantine_percent)
+            .field("quarantine_window", &self.quarantine_window)
             .finish()
     }
 }
@@ -136,8 +154,55 @@ impl Config {
             partner_center_url => "OFFBOARD_PARTNER_CENTER_URL",
             partner_tenant_id => "OFFBOARD_PARTNER_TENANT_ID",
             csp_customer_id => "OFFBOARD_CSP_CUSTOMER_ID", backup_url => "OFFBOARD_BACKUP_URL",
-            event_key => "OFFBOARD_EVENT_KEY",
+            event_key => "OFFBOARD_EVENT_KEY", quarantine_window => "OFFBOARD_QUARANTINE_WINDOW",
         );
+        let list = |v: String| -> Vec<String> {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        if let Some(v) = get("OFFBOARD_PROTECTED_UPNS") {
+            self.protected_upns = Some(list(v));
+        }
+        if let Some(v) = get("OFFBOARD_PROTECTED_GROUPS") {
+            self.protected_groups = Some(list(v));
+        }
+        if let Some(v) = get("OFFBOARD_PROTECT_ADMIN_ROLES").filter(|v| !v.is_empty()) {
+            self.protect_admin_roles = Some(parse_env(
+                "OFFBOARD_PROTECT_ADMIN_ROLES",
+                &v,
+                "`true` or `false`",
+            )?);
+        }
+        if let Some(v) = get("OFFBOARD_QUARANTINE_THRESHOLD").filter(|v| !v.is_empty()) {
+            self.quarantine_threshold = Some(parse_env(
+                "OFFBOARD_QUARANTINE_THRESHOLD",
+                &v,
+                "a whole number (0: no count limit)",
+            )?);
+        }
+        if let Some(v) = get("OFFBOARD_QUARANTINE_PERCENT").filter(|v| !v.is_empty()) {
+            self.quarantine_percent = Some(parse_env(
+                "OFFBOARD_QUARANTINE_PERCENT",
+                &v,
+                "a percentage such as `10` (0: no share limit)",
+            )?);
+        }
+        if let Some(p) = self.quarantine_percent
+            && !(0.0..=100.0).contains(&p)
+        {
+            return Err(ConfigError::Env {
+                var: "OFFBOARD_QUARANTINE_PERCENT".into(),
+                message: format!("{p} is not a percentage between 0 and 100"),
+            });
+        }
+        if let Some(w) = &self.quarantine_window {
+            humantime::parse_duration(w).map_err(|e| ConfigError::Env {
+                var: "OFFBOARD_QUARANTINE_WINDOW".into(),
+                message: format!("`{w}` is not a duration such as `24h`: {e}"),
+            })?;
+        }
         if let Some(v) = get("OFFBOARD_CONCURRENCY").filter(|v| !v.is_empty()) {
             self.concurrency = Some(v.parse().map_err(|_| ConfigError::Env {
                 var: "OFFBOARD_CONCURRENCY".into(),
@@ -168,6 +233,28 @@ impl Config {
             .as_deref()
             .and_then(|g| humantime::parse_duration(g).ok())
             .unwrap_or(std::time::Duration::from_secs(30))
+    }
+
+    /// The protected accounts (admin-role holders are protected unless turned off).
+    pub fn protection(&self) -> crate::steps::Protection {
+        crate::steps::Protection {
+            upns: self.protected_upns.clone().unwrap_or_default(),
+            groups: self.protected_groups.clone().unwrap_or_default(),
+            admin_roles: self.protect_admin_roles.unwrap_or(true),
+        }
+    }
+
+    /// The mass-offboarding quarantine of `offboard serve` (on by default).
+    pub fn quarantine(&self) -> crate::engine::QuarantinePolicy {
+        crate::engine::QuarantinePolicy {
+            threshold: self.quarantine_threshold.unwrap_or(500),
+            percent: self.quarantine_percent.unwrap_or(10.0),
+            window: self
+                .quarantine_window
+                .as_deref()
+                .and_then(|w| humantime::parse_duration(w).ok())
+                .unwrap_or(std::time::Duration::from_secs(24 * 3600)),
+        }
     }
 
     pub fn http_addr(&self) -> String {
@@ -202,6 +289,13 @@ impl Config {
             .clone()
             .unwrap_or_else(|| PathBuf::from("examples/tenant.json"))
     }
+}
+
+fn parse_env<T: std::str::FromStr>(var: &str, v: &str, what: &str) -> Result<T, ConfigError> {
+    v.trim().parse().map_err(|_| ConfigError::Env {
+        var: var.into(),
+        message: format!("`{v}` is not {what}"),
+    })
 }
 
 #[cfg(test)]

@@ -106,7 +106,7 @@ async fn user_calls_use_the_documented_paths_and_bodies() {
     let line = |r: &Recorded| format!("{} {}", r.method, r.uri);
     assert_eq!(
         line(&c[0]),
-        "GET /graph/v1.0/users/dana.lee@contoso.com?$select=id,userPrincipalName,displayName,mail,accountEnabled,usageLocation,onPremisesSyncEnabled,assignedLicenses,licenseAssignmentStates,signInSessionsValidFromDateTime"
+        "GET /graph/v1.0/users/dana.lee@contoso.com?$select=id,userPrincipalName,displayName,mail,accountEnabled,usageLocation,onPremisesSyncEnabled,assignedLicenses,licenseAssignmentStates,signInSessionsValidFromDateTime,department,jobTitle,companyName,officeLocation,city,country"
     );
     assert!(
         c[1].uri

@@ -54,6 +54,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(n) = cfg.concurrency {
         engine_config.concurrency = n.max(1);
     }
+    engine_config.protection = cfg.protection();
+    engine_config.quarantine = cfg.quarantine();
     let engine = Engine::new(
         store.clone(),
         Registry::new(workflows),

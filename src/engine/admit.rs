@@ -260,6 +260,7 @@ impl Engine {
         let is_head = queue.is_empty() && !adm.queued.contains(&key);
         adm.queued.insert(key);
         batch.put_run(&run);
+        inner.count_leaver(batch, &run)?;
         batch.enqueue_subject(&run.family, &run.subject, seq, &run.id);
         batch.record_history(&run.family, &run.subject, seq, &run.id);
         if is_head {
@@ -470,6 +471,7 @@ pub(super) fn new_run(
         queue_seq: seq,
         generation: 0,
         lines: Vec::new(),
+        guard: Default::default(),
     }
 }
 

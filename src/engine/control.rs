@@ -22,16 +22,32 @@ impl Engine {
     /// Restarts a failed, blocked or cancelled run from `from_step`, or from its first step
     /// that did not succeed. Earlier outputs are kept; later ones are cleared.
     pub async fn restart(&self, id: RunId, from_step: Option<&str>) -> EngineResult<RunRecord> {
+        self.restart_with(id, from_step, false).await
+    }
+
+    /// [`Engine::restart`]; with `allow_protected` an operator confirms that the run's subject,
+    /// a protected account (README "Guardrails"), is to be offboarded anyway.
+    pub async fn restart_with(
+        &self,
+        id: RunId,
+        from_step: Option<&str>,
+        allow_protected: bool,
+    ) -> EngineResult<RunRecord> {
         let inner = &self.inner;
         if !inner.claim_within(id, Duration::from_secs(2)).await {
             return Err(busy(id));
         }
-        let result = self.restart_claimed(id, from_step).await;
+        let result = self.restart_claimed(id, from_step, allow_protected).await;
         inner.release(id);
         result
     }
 
-    async fn restart_claimed(&self, id: RunId, from_step: Option<&str>) -> EngineResult<RunRecord> {
+    async fn restart_claimed(
+        &self,
+        id: RunId,
+        from_step: Option<&str>,
+        allow_protected: bool,
+    ) -> EngineResult<RunRecord> {
         let inner = &self.inner;
         let guard = inner.admission.lock().await;
         let mut run = self.run_record(&id)?;
@@ -77,6 +93,7 @@ impl Engine {
             st.output = Value::Null;
         }
         let now = inner.now();
+        run.guard.allow_protected |= allow_protected;
         run.cursor = idx;
         run.status = RunStatus::Pending;
         run.reason = None;
@@ -103,7 +120,7 @@ impl Engine {
             &run,
             "run.restarted",
             now,
-            json!({"fromStep": from, "generation": run.generation}),
+            json!({"fromStep": from, "generation": run.generation, "allowProtected": allow_protected}),
         )?;
         inner.store.apply(batch)?;
         drop(guard);
@@ -115,7 +132,7 @@ impl Engine {
         Ok(run)
     }
 
-    /// Approves the step a run is waiting on.
+    /// Approves the step a run is waiting on, or releases a run held by the quarantine.
     pub async fn approve(&self, id: RunId) -> EngineResult<RunRecord> {
         let inner = &self.inner;
         if !inner.claim_within(id, Duration::from_secs(2)).await {
@@ -129,14 +146,19 @@ impl Engine {
     async fn approve_claimed(&self, id: RunId) -> EngineResult<RunRecord> {
         let inner = &self.inner;
         let mut run = self.run_record(&id)?;
-        if run.status != RunStatus::Waiting || run.wait_reason != Some(WaitReason::Approval) {
-            return Err(EngineError::Conflict {
-                run: id,
-                message: format!("it is not waiting for an approval (status {})", run.status),
-            });
-        }
         let idx = run.cursor;
-        run.steps[idx].approved = Some(true);
+        match (run.status, &run.wait_reason) {
+            (RunStatus::Waiting, Some(WaitReason::Approval)) => {
+                run.steps[idx].approved = Some(true);
+            }
+            (RunStatus::Waiting, Some(WaitReason::Quarantine)) => run.guard.released = true,
+            _ => {
+                return Err(EngineError::Conflict {
+                    run: id,
+                    message: format!("it is not waiting for an approval (status {})", run.status),
+                });
+            }
+        }
         run.steps[idx].status = StepStatus::Pending;
         run.steps[idx].message = None;
         run.status = RunStatus::Pending;

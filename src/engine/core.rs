@@ -1,11 +1,12 @@
 //! The engine handle: shared state of the admission path, the executor and the scheduler.
 
 use super::error::{EngineError, EngineResult};
+use super::quarantine::{QuarantinePolicy, Window};
 use super::registry::Registry;
 use super::run::{AttemptRecord, RunRecord, RunStatus};
 use crate::clock::Clock;
 use crate::ids::{EventId, RunId};
-use crate::steps::StepEnv;
+use crate::steps::{Protection, StepEnv};
 use crate::store::Store;
 use crate::tenant::Tenant;
 use serde::Serialize;
@@ -24,6 +25,10 @@ pub struct EngineConfig {
     pub timer_poll: Duration,
     /// How often scheduled workflows are checked for a due occurrence.
     pub schedule_poll: Duration,
+    /// The mass-offboarding quarantine (off unless configured).
+    pub quarantine: QuarantinePolicy,
+    /// Accounts leaver runs never offboard automatically (none unless configured).
+    pub protection: Protection,
 }
 
 impl EngineConfig {
@@ -33,6 +38,8 @@ impl EngineConfig {
             step_env,
             timer_poll: Duration::from_millis(100),
             schedule_poll: Duration::from_secs(1),
+            quarantine: QuarantinePolicy::off(),
+            protection: Protection::default(),
         }
     }
 }
@@ -90,6 +97,10 @@ pub(super) struct Inner {
     pub schedule_lock: tokio::sync::Mutex<()>,
     pub stopping: AtomicBool,
     pub transitions: AtomicU64,
+    /// The quarantine's sliding window of leaver events.
+    pub quarantine: Mutex<Window>,
+    /// Users in the tenant (0 = not known yet), for the quarantine's percentage.
+    pub tenant_users: AtomicU64,
 }
 
 impl Engine {
@@ -117,6 +128,8 @@ impl Engine {
                 schedule_lock: tokio::sync::Mutex::new(()),
                 stopping: AtomicBool::new(false),
                 transitions: AtomicU64::new(0),
+                quarantine: Mutex::new(Window::default()),
+                tenant_users: AtomicU64::new(0),
             }),
         }
     }
@@ -131,6 +144,12 @@ impl Engine {
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock
+    }
+
+    /// The tenant the engine's steps act on (for read-only views such as the admin API's
+    /// users and licenses).
+    pub fn tenant(&self) -> Arc<dyn Tenant> {
+        self.inner.tenant.clone()
     }
 
     pub fn run_record(&self, id: &RunId) -> EngineResult<RunRecord> {

@@ -22,7 +22,7 @@ use tracing::{Instrument, debug, info_span, warn};
 /// yet on disk: it is committed together with the next step's "attempt started" (or the
 /// run's end, or its wait), so a step costs one flush. Nothing touches the tenant between
 /// the two, so a crash in between only repeats the (idempotent) step.
-enum Next {
+pub(super) enum Next {
     Continue(Box<RunRecord>, WriteBatch),
     Stop,
 }
@@ -125,6 +125,8 @@ impl Inner {
         }
         match (run.wait_reason.as_ref(), run.wake_at) {
             (Some(WaitReason::Approval), _) => true,
+            // Held by the quarantine: the step re-checks it (released when it was cleared).
+            (Some(WaitReason::Quarantine), _) => false,
             (_, Some(t)) => t.timestamp_millis() > self.now().timestamp_millis(),
             _ => false,
         }
@@ -197,6 +199,11 @@ impl Inner {
                             .await;
                     }
                 };
+                if self.needs_guard(&run, *action)
+                    && let Some(tripped) = self.quarantine_holding(&run)?
+                {
+                    return self.hold_for_quarantine(run, def, tripped, batch).await;
+                }
                 self.action_step(run, def, *action, params, batch).await
             }
         }
@@ -268,6 +275,11 @@ impl Inner {
         self.store.commit(batch).await?;
         self.transitions.fetch_add(1, Ordering::Relaxed);
 
+        let guard_stop = if self.needs_guard(&run, action) {
+            self.protection_check(&mut run).await
+        } else {
+            None
+        };
         let outputs = run.outputs();
         let ledger = RunLedger {
             store: &self.store,
@@ -286,18 +298,22 @@ impl Inner {
             env: &self.config.step_env,
             ledger: &ledger,
         };
-        let outcome =
-            match tokio::time::timeout(def.timeout, action.execute(&ctx, &*self.tenant)).await {
-                Ok(o) => o,
-                Err(_) => StepOutcome::Retry {
-                    after: None,
-                    reason: format!(
-                        "step `{}` ({action}) did not finish within its timeout of {}",
-                        def.id,
-                        humantime::format_duration(def.timeout)
-                    ),
-                },
-            };
+        let outcome = match guard_stop {
+            Some(stop) => stop,
+            None => {
+                match tokio::time::timeout(def.timeout, action.execute(&ctx, &*self.tenant)).await {
+                    Ok(o) => o,
+                    Err(_) => StepOutcome::Retry {
+                        after: None,
+                        reason: format!(
+                            "step `{}` ({action}) did not finish within its timeout of {}",
+                            def.id,
+                            humantime::format_duration(def.timeout)
+                        ),
+                    },
+                }
+            }
+        };
         debug!(attempt, ?outcome, "Step attempt finished.");
 
         // Checkpoint after.

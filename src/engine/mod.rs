@@ -7,10 +7,12 @@ mod core;
 mod error;
 mod executor;
 mod finish;
+mod guard;
 mod ledger;
 mod outbox;
 mod outcomes;
 mod plan;
+mod quarantine;
 mod registry;
 mod run;
 mod scheduler;
@@ -21,7 +23,9 @@ pub use admit::Admitted;
 pub use error::{EngineError, EngineResult};
 pub use outbox::{JsonlSink, MemorySink, OutcomeSink, drain_outbox};
 pub use plan::{Plan, PlanEvent, PlanSubject, RunPlan, StepPlanView};
+pub use quarantine::{QuarantinePolicy, QuarantineView, Tripped};
 pub use registry::Registry;
 pub use run::{
-    AttemptRecord, EventRecord, Outcome, RunRecord, RunStatus, StepState, StepStatus, WaitReason,
+    AttemptRecord, EventRecord, Outcome, RunGuard, RunRecord, RunStatus, StepState, StepStatus,
+    WaitReason,
 };

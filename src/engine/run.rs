@@ -88,6 +88,31 @@ pub enum WaitReason {
     Poll,
     /// The step requires an operator's approval.
     Approval,
+    /// Held before its first destructive step by the mass-offboarding quarantine until an
+    /// operator approves or cancels the held runs.
+    Quarantine,
+}
+
+/// The guardrails a leaver run passes before its first destructive step (README
+/// "Guardrails"): the quarantine and the protected-account check.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunGuard {
+    /// Both checks passed; later steps do not repeat them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub passed: bool,
+    /// An operator released the run from the quarantine.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub released: bool,
+    /// An operator restarted the run knowing the account is protected.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_protected: bool,
+}
+
+impl RunGuard {
+    pub fn is_default(&self) -> bool {
+        self == &RunGuard::default()
+    }
 }
 
 /// The state of one step in a run.
@@ -148,6 +173,8 @@ pub struct RunRecord {
     /// Waiting lines the run stands in (keyed by `queue_seq`), e.g. for a free seat.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<String>,
+    #[serde(default, skip_serializing_if = "RunGuard::is_default")]
+    pub guard: RunGuard,
 }
 
 impl RunRecord {

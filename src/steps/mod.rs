@@ -8,6 +8,7 @@ mod ledger;
 mod outcome;
 mod param;
 mod plan;
+mod protection;
 mod retention;
 
 mod backup_files;
@@ -52,6 +53,7 @@ pub use context::{StepContext, StepEnv};
 pub use ledger::{Ledger, LedgerError, LedgerResult, MemoryLedger, PriorRun, PriorStep};
 pub use outcome::{Emit, FactWrite, StepOutcome, StepReport};
 pub use plan::{Blocker, StepPlan};
+pub use protection::{Protection, check as check_protection};
 pub use user_snapshot::{
     Snapshot, SnapshotLicense, SnapshotMailbox, SnapshotManager, SnapshotRole,
 };

@@ -66,6 +66,14 @@ impl WriteBatch {
         self.del(keys::timer(due_ms, run));
     }
 
+    pub fn put_leaver_window(&mut self, ms: u64, run: &RunId, subject: &str) {
+        self.put(keys::leaver_window(ms, run), subject.as_bytes().to_vec());
+    }
+
+    pub fn remove_leaver_window(&mut self, ms: u64, run: &RunId) {
+        self.del(keys::leaver_window(ms, run));
+    }
+
     pub fn set_ready(&mut self, run: &RunId) {
         self.put(keys::ready(run), Vec::new());
     }

@@ -218,6 +218,32 @@ impl Store {
         }
     }
 
+    /// Leaver runs admitted at or after `since_ms` (the quarantine window), oldest first, with
+    /// their subject.
+    pub fn leaver_window(&self, since_ms: u64) -> StoreResult<Vec<(u64, RunId, String)>> {
+        let start = keys::leaver_window(since_ms, &RunId::from_bytes([0; 16]));
+        let mut out = Vec::new();
+        for item in self.tree.range(start..vec![keys::LEAVER_WINDOW + 1]) {
+            let (k, v) = item?;
+            if let (Some(ms), Some(run)) = (keys::timer_due(&k), keys::trailing_run(&k)) {
+                out.push((ms, run, String::from_utf8_lossy(&v).into_owned()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes leaver-window entries older than `before_ms`; returns how many.
+    pub fn prune_leaver_window(&self, before_ms: u64) -> StoreResult<usize> {
+        let end = keys::leaver_window(before_ms, &RunId::from_bytes([0; 16]));
+        let mut n = 0;
+        for item in self.tree.range(vec![keys::LEAVER_WINDOW]..end) {
+            let (k, _) = item?;
+            self.tree.remove(k)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     pub fn timer_count(&self) -> usize {
         self.tree.scan_prefix([keys::TIMER]).count()
     }

@@ -18,6 +18,7 @@
 //! | `L` | line (utf-8) · 0x00 · seq (u64) | run id (16): runs waiting in a line |
 //! | `K` | workflow name (utf-8) | last schedule occurrence fired (ms, u64) |
 //! | `A` | delivery key (utf-8: AMQP message id, event id or body hash) | processing attempts (u32) |
+//! | `G` | admitted ms (u64) · run id (16) | subject (utf-8): a leaver run in the quarantine window |
 
 use crate::ids::RunId;
 
@@ -36,6 +37,7 @@ pub const FACT: u8 = b'F';
 pub const LINE: u8 = b'L';
 pub const SCHEDULE: u8 = b'K';
 pub const DELIVERY: u8 = b'A';
+pub const LEAVER_WINDOW: u8 = b'G';
 
 fn with_run(prefix: u8, run: &RunId) -> Vec<u8> {
     let mut k = Vec::with_capacity(17);
@@ -147,13 +149,22 @@ pub fn outbox(seq: u64) -> Vec<u8> {
     k
 }
 
+/// A leaver run admitted at `ms`, counted by the mass-offboarding quarantine.
+pub fn leaver_window(ms: u64, run: &RunId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(25);
+    k.push(LEAVER_WINDOW);
+    k.extend_from_slice(&ms.to_be_bytes());
+    k.extend_from_slice(run.as_bytes());
+    k
+}
+
 /// Decodes the run id at the end of a `Q`/`C`/`R`/`T` key.
 pub fn trailing_run(key: &[u8]) -> Option<RunId> {
     let tail: [u8; 16] = key.get(key.len().checked_sub(16)?..)?.try_into().ok()?;
     Some(RunId::from_bytes(tail))
 }
 
-/// Decodes the due time of a timer key.
+/// Decodes the due time of a timer key (and the time of a leaver-window key).
 pub fn timer_due(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(key.get(1..9)?.try_into().ok()?))
 }

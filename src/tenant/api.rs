@@ -4,6 +4,7 @@
 //! (e.g. removing an absent license is `NoCorrespondingLicense`, which a step treats as done).
 
 use super::error::TenantResult;
+use super::query::UserQuery;
 use super::subscriptions::{CompanySubscription, PartnerSubscription};
 use super::types::*;
 use crate::ids::{DriveId, GroupId, SkuId, UserId};
@@ -34,6 +35,11 @@ pub trait Tenant: Send + Sync {
     async fn restore_deleted_user(&self, user: &UserId) -> TenantResult<User>;
     /// §3.10
     async fn purge_deleted_user(&self, user: &UserId) -> TenantResult<()>;
+    /// `GET /users?$filter=...` (advanced query, §2.4), all pages: the active users meeting
+    /// every condition. Soft-deleted users are never listed.
+    async fn list_users(&self, query: &UserQuery) -> TenantResult<Vec<User>>;
+    /// `GET /users/$count` (§2.4): active users (soft-deleted ones are not counted).
+    async fn count_users(&self) -> TenantResult<u64>;
 
     // ---- licenses and groups (§4) ----
     /// §4.1

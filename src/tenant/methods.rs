@@ -20,6 +20,8 @@ macro_rules! tenant_methods {
             read fn list_deleted_users(&self) -> Vec<DeletedUser>;
             write fn restore_deleted_user(&self, user: &UserId) -> User;
             write fn purge_deleted_user(&self, user: &UserId) -> ();
+            read fn list_users(&self, query: &UserQuery) -> Vec<User>;
+            read fn count_users(&self) -> u64;
             read fn list_skus(&self) -> Vec<Sku>;
             write fn assign_license(&self, user: &UserId, add: &[AssignedLicense], remove: &[SkuId]) -> ();
             write fn reprocess_license_assignment(&self, user: &UserId) -> User;

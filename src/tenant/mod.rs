@@ -5,6 +5,7 @@ mod api;
 mod error;
 pub mod graph;
 mod methods;
+mod query;
 mod read_only;
 mod retrying;
 pub mod sim;
@@ -13,6 +14,7 @@ mod types;
 
 pub use api::Tenant;
 pub use error::{ErrorKind, TenantError, TenantResult};
+pub use query::{QueryError, UserCondition, UserField, UserQuery};
 pub use read_only::ReadOnly;
 pub use retrying::{CallRetry, Retrying};
 pub use subscriptions::*;

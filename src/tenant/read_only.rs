@@ -4,6 +4,7 @@
 
 use super::api::Tenant;
 use super::error::{ErrorKind, TenantError, TenantResult};
+use super::query::UserQuery;
 use super::subscriptions::{CompanySubscription, PartnerSubscription};
 use super::types::*;
 use crate::ids::{DriveId, GroupId, SkuId, UserId};

@@ -6,6 +6,7 @@
 
 use super::api::Tenant;
 use super::error::TenantResult;
+use super::query::UserQuery;
 use super::subscriptions::{CompanySubscription, PartnerSubscription};
 use super::types::*;
 use crate::ids::{DriveId, GroupId, SkuId, UserId};

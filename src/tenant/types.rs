@@ -28,6 +28,19 @@ pub struct User {
     pub license_assignment_states: Vec<LicenseAssignmentState>,
     #[serde(default)]
     pub sign_in_sessions_valid_from: Option<DateTime<Utc>>,
+    /// Directory attributes an operator selects users by (issue 6 bulk submission).
+    #[serde(default)]
+    pub department: Option<String>,
+    #[serde(default)]
+    pub job_title: Option<String>,
+    #[serde(default)]
+    pub company_name: Option<String>,
+    #[serde(default)]
+    pub office_location: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default)]
+    pub country: Option<String>,
 }
 
 impl User {

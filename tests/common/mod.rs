@@ -79,15 +79,37 @@ impl TestEnv {
     ) -> TestEnv {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
-        let mut env = Self::start_on(&dir, workflows, sim, tenant).await;
+        let mut env = Self::start_on(&dir, workflows, sim, tenant, |_| {}).await;
         env._tmp = Some(tmp);
         env
+    }
+
+    /// An engine with guardrails or other settings changed by `configure`, calling `tenant`
+    /// (the sim itself when `None`), on `dir` when given (a restart) or a new directory.
+    pub async fn start_configured(
+        workflows: Vec<Workflow>,
+        sim: SimTenant,
+        tenant: Option<Arc<dyn Tenant>>,
+        dir: Option<&Path>,
+        configure: impl FnOnce(&mut EngineConfig),
+    ) -> TestEnv {
+        let tenant = tenant.unwrap_or_else(|| Arc::new(sim.clone()));
+        match dir {
+            Some(d) => Self::start_on(d, workflows, sim, tenant, configure).await,
+            None => {
+                let tmp = tempfile::tempdir().unwrap();
+                let d = tmp.path().to_path_buf();
+                let mut env = Self::start_on(&d, workflows, sim, tenant, configure).await;
+                env._tmp = Some(tmp);
+                env
+            }
+        }
     }
 
     /// An engine on an existing data directory (a restart).
     pub async fn start_in(dir: &Path, workflows: Vec<Workflow>, sim: SimTenant) -> TestEnv {
         let tenant: Arc<dyn Tenant> = Arc::new(sim.clone());
-        Self::start_on(dir, workflows, sim, tenant).await
+        Self::start_on(dir, workflows, sim, tenant, |_| {}).await
     }
 
     async fn start_on(
@@ -95,17 +117,20 @@ impl TestEnv {
         workflows: Vec<Workflow>,
         sim: SimTenant,
         tenant: Arc<dyn Tenant>,
+        configure: impl FnOnce(&mut EngineConfig),
     ) -> TestEnv {
         let store = Store::open(dir).unwrap();
         let clock = sim.clock();
+        let mut config = EngineConfig::new(StepEnv {
+            backup_dir: dir.join("backups"),
+        });
+        configure(&mut config);
         let engine = Engine::new(
             store,
             Registry::new(workflows),
             tenant,
             Arc::new(clock.clone()),
-            EngineConfig::new(StepEnv {
-                backup_dir: dir.join("backups"),
-            }),
+            config,
         );
         let (stop, mut rx) = watch::channel(false);
         let runner = {

@@ -1,16 +1,20 @@
 //! The admin HTTP API of `offboard serve` (DESIGN.md §5, README "Admin HTTP API"): probes,
-//! event submission and run inspection, JSON errors everywhere, bearer-token auth. Talks to
-//! the engine only through [`Engine`](crate::engine::Engine); never imports sled or lapin.
+//! event submission, run inspection and read-only tenant views (users, licenses), JSON
+//! errors everywhere, bearer-token auth. Talks to the engine only through
+//! [`Engine`](crate::engine::Engine); never imports sled or lapin.
 
 mod auth;
 mod error;
 mod events;
+mod licenses;
 mod list_query;
 mod plan;
 mod probes;
+mod quarantine;
 mod runs;
 mod server;
 mod state;
+mod users;
 mod views;
 
 pub use error::AdminError;

@@ -1,7 +1,7 @@
 //! The router (routes, JSON fallbacks, the token check around everything) and [`serve`].
 
 use super::state::AdminState;
-use super::{auth, error, events, plan, probes, runs};
+use super::{auth, error, events, licenses, plan, probes, quarantine, runs, users};
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
@@ -17,6 +17,11 @@ pub fn router(state: AdminState) -> Router {
         .route("/api/v1/plan", post(plan::plan))
         .route("/api/v1/runs", get(runs::list))
         .route("/api/v1/runs/{id}", get(runs::show))
+        .route("/api/v1/quarantine", get(quarantine::show))
+        .route("/api/v1/quarantine/approve", post(quarantine::approve))
+        .route("/api/v1/quarantine/cancel", post(quarantine::cancel))
+        .route("/api/v1/users", get(users::list))
+        .route("/api/v1/licenses", get(licenses::list))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(from_fn_with_state(state.clone(), auth::require_token))

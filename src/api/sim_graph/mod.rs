@@ -22,6 +22,7 @@ mod partner;
 mod sandbox;
 mod server;
 mod token;
+mod user_list;
 mod users;
 
 pub use options::{Secret, SimGraphOptions, WriteQuota, tenant_id_for_domain};

@@ -101,6 +101,38 @@ enum Clause {
     EndsWith(String, String),
 }
 
+impl Clause {
+    fn property(&self) -> &str {
+        match self {
+            Clause::Eq(p, _) | Clause::Ne(p, _) => p,
+            Clause::StartsWith(p, _) | Clause::EndsWith(p, _) => p,
+        }
+    }
+}
+
+/// 400 `Request_UnsupportedQuery` for a `$filter` clause that cannot be parsed or tests a
+/// property outside `allowed` (Graph's message names the property and the resource).
+pub fn check_filter_properties(c: &Call, allowed: &[&str], resource: &str) -> Result<(), ApiError> {
+    let Some(f) = c.q("$filter") else {
+        return Ok(());
+    };
+    for clause in split_and(f) {
+        let cl = parse_clause(&clause).ok_or_else(|| unsupported(c))?;
+        let p = cl.property();
+        if !allowed.iter().any(|a| a.eq_ignore_ascii_case(p)) {
+            return Err(ApiError::graph(
+                StatusCode::BAD_REQUEST,
+                "Request_UnsupportedQuery",
+                &format!(
+                    "Unsupported or invalid query filter clause specified for property '{p}' of resource '{resource}'."
+                ),
+                &c.rid,
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn literal(s: &str) -> Option<Value> {
     let s = s.trim();
     if let Some(inner) = s.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')) {

@@ -1,6 +1,7 @@
 //! Users (ms365-api §3.1–3.6): get with `$select` (only the documented default set without
 //! it), PATCH `accountEnabled` / `usageLocation` (204), revokeSignInSessions (200 with the
-//! boolean), manager, memberOf (paged), soft delete (204).
+//! boolean), manager, memberOf (paged), soft delete (204). The collection and `$count` are
+//! in `user_list.rs`.
 
 use super::call::{Call, json, no_content, parse_body};
 use super::errors::ApiError;
@@ -24,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route(&g("/users/{id}/revokeSignInSessions"), post(revoke))
         .route(&g("/users/{id}/manager"), get(manager))
         .route(&g("/users/{id}/memberOf"), get(member_of))
+        .merge(super::user_list::routes())
 }
 
 /// §3.1: what `GET /users/{id}` returns without `$select`.
@@ -42,7 +44,7 @@ pub const DEFAULT_USER: &[&str] = &[
 ];
 
 /// Every property this server can return for a user (`$select` of others is 400).
-const USER_PROPERTIES: &[&str] = &[
+pub const USER_PROPERTIES: &[&str] = &[
     "businessPhones",
     "displayName",
     "givenName",
@@ -64,6 +66,10 @@ const USER_PROPERTIES: &[&str] = &[
     "deletedDateTime",
     "userType",
     "createdDateTime",
+    "department",
+    "companyName",
+    "city",
+    "country",
 ];
 
 /// Every property of a user, in Graph's names.
@@ -88,10 +94,10 @@ pub fn user_json(u: &User) -> Map<String, Value> {
         "businessPhones": [],
         "displayName": u.display_name,
         "givenName": null,
-        "jobTitle": null,
+        "jobTitle": u.job_title,
         "mail": u.mail,
         "mobilePhone": null,
-        "officeLocation": null,
+        "officeLocation": u.office_location,
         "preferredLanguage": null,
         "surname": null,
         "userPrincipalName": u.user_principal_name,
@@ -107,6 +113,10 @@ pub fn user_json(u: &User) -> Map<String, Value> {
         "deletedDateTime": null,
         "userType": "Member",
         "createdDateTime": null,
+        "department": u.department,
+        "companyName": u.company_name,
+        "city": u.city,
+        "country": u.country,
     });
     match v {
         Value::Object(m) => m,

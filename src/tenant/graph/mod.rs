@@ -8,6 +8,7 @@ mod backoff;
 mod batch;
 mod client;
 mod config;
+mod directory;
 mod drive;
 mod errors;
 mod exchange;

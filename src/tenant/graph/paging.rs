@@ -58,8 +58,19 @@ impl Client {
         family: Family,
         cost: u32,
     ) -> TenantResult<Vec<T>> {
+        self.graph_list_request(self.graph(Method::GET, path, family, cost), path)
+            .await
+    }
+
+    /// Sends `req` and follows every `@odata.nextLink` with the same headers (§2.3:
+    /// `ConsistencyLevel` is not carried into next links; resend it). `path` names the
+    /// collection in errors.
+    pub async fn graph_list_request<T: DeserializeOwned>(
+        &self,
+        mut req: Request,
+        path: &str,
+    ) -> TenantResult<Vec<T>> {
         let base = self.cfg.graph_base();
-        let mut req = self.graph(Method::GET, path, family, cost);
         let mut out = Vec::new();
         for _ in 0..MAX_PAGES {
             let resp = self.send(&req).await?;

@@ -12,7 +12,7 @@ use crate::ids::{DriveId, GroupId, SkuId, UserId};
 use crate::tenant::{
     AssignedLicense, AutoReply, CompanySubscription, DeletedUser, DeltaPage, DirectoryObject,
     Drive, DrivePermission, ErrorKind, Group, Mailbox, MailboxPermission, MailboxType,
-    PartnerSubscription, Sku, Tenant, TenantError, TenantResult, User,
+    PartnerSubscription, Sku, Tenant, TenantError, TenantResult, User, UserQuery,
 };
 use async_trait::async_trait;
 use reqwest::Method;
@@ -113,6 +113,13 @@ impl Tenant for GraphTenant {
             .into_iter()
             .filter_map(wire::WireDeletedUser::into_domain)
             .collect())
+    }
+    async fn list_users(&self, query: &UserQuery) -> TenantResult<Vec<User>> {
+        // §2.4 advanced query, every page with ConsistencyLevel (directory.rs).
+        self.client.list_users(query).await
+    }
+    async fn count_users(&self) -> TenantResult<u64> {
+        self.client.count_users().await
     }
     async fn restore_deleted_user(&self, user: &UserId) -> TenantResult<User> {
         // §3.9, then §3.1 for the full user (restore answers with a few properties only).

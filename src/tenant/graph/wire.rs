@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub const USER_SELECT: &str = "id,userPrincipalName,displayName,mail,accountEnabled,usageLocation,onPremisesSyncEnabled,assignedLicenses,licenseAssignmentStates,signInSessionsValidFromDateTime";
+pub const USER_SELECT: &str = "id,userPrincipalName,displayName,mail,accountEnabled,usageLocation,onPremisesSyncEnabled,assignedLicenses,licenseAssignmentStates,signInSessionsValidFromDateTime,department,jobTitle,companyName,officeLocation,city,country";
 pub const GROUP_SELECT: &str = "id,displayName,groupTypes,mailEnabled,securityEnabled,onPremisesSyncEnabled,membershipRule,assignedLicenses";
 pub const DELETED_SELECT: &str = "id,displayName,userPrincipalName,deletedDateTime";
 pub const DELTA_SELECT: &str = "id,name,size,file,folder,parentReference,deleted,root";
@@ -52,6 +52,18 @@ pub struct WireUser {
     license_assignment_states: Option<Vec<WireLicenseState>>,
     #[serde(default)]
     sign_in_sessions_valid_from_date_time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    department: Option<String>,
+    #[serde(default)]
+    job_title: Option<String>,
+    #[serde(default)]
+    company_name: Option<String>,
+    #[serde(default)]
+    office_location: Option<String>,
+    #[serde(default)]
+    city: Option<String>,
+    #[serde(default)]
+    country: Option<String>,
 }
 
 impl From<WireUser> for User {
@@ -82,6 +94,12 @@ impl From<WireUser> for User {
                 })
                 .collect(),
             sign_in_sessions_valid_from: w.sign_in_sessions_valid_from_date_time,
+            department: w.department,
+            job_title: w.job_title,
+            company_name: w.company_name,
+            office_location: w.office_location,
+            city: w.city,
+            country: w.country,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod arrivals;
 mod damage;
+mod directory;
 mod drive;
 mod error;
 mod errors;

@@ -11,6 +11,8 @@
 //!   "users": [{ "id": "3b9f…", "userPrincipalName": "dana.lee@contoso.com", "displayName": "Dana Lee",
 //!               "note": "what edge case this user is", "usageLocation": "US", "accountEnabled": true,
 //!               "onPremisesSyncEnabled": null, "manager": "sam.ortiz@contoso.com",
+//!               "department": "Sales", "jobTitle": "Account Manager", "companyName": "Contoso",
+//!               "officeLocation": "Building 4", "city": "Seattle", "country": "United States",
 //!               "licenses": ["SPE_E3"],              // direct; skuPartNumber or skuId
 //!               "mailbox": { "type": "UserMailbox", "sizeGb": 3.5, "forwardingSmtpAddress": null,
 //!                            "archive": false, "litigationHold": false, "hidden": false,
@@ -129,6 +131,19 @@ pub struct ScenarioUser {
     pub usage_location: Option<String>,
     #[serde(default)]
     pub on_premises_sync_enabled: Option<bool>,
+    /// Directory attributes, as Graph names them (`GET /users` can filter on them).
+    #[serde(default)]
+    pub department: Option<String>,
+    #[serde(default)]
+    pub job_title: Option<String>,
+    #[serde(default)]
+    pub company_name: Option<String>,
+    #[serde(default)]
+    pub office_location: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default)]
+    pub country: Option<String>,
     /// Manager by id or UPN.
     #[serde(default)]
     pub manager: Option<String>,

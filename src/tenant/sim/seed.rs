@@ -294,6 +294,12 @@ fn add_user(st: &mut State, u: &ScenarioUser) -> Result<(), SimError> {
             group_paths: Vec::new(),
             sign_in_sessions_valid_from: None,
             deleted_date_time: u.deleted_date_time,
+            department: u.department.clone(),
+            job_title: u.job_title.clone(),
+            company_name: u.company_name.clone(),
+            office_location: u.office_location.clone(),
+            city: u.city.clone(),
+            country: u.country.clone(),
         },
     );
     if let Some(m) = &u.mailbox {

@@ -71,6 +71,19 @@ pub struct UserState {
     pub group_paths: Vec<GroupPath>,
     pub sign_in_sessions_valid_from: Option<DateTime<Utc>>,
     pub deleted_date_time: Option<DateTime<Utc>>,
+    /// Directory attributes (absent from state files written before they existed).
+    #[serde(default)]
+    pub department: Option<String>,
+    #[serde(default)]
+    pub job_title: Option<String>,
+    #[serde(default)]
+    pub company_name: Option<String>,
+    #[serde(default)]
+    pub office_location: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default)]
+    pub country: Option<String>,
 }
 
 /// One processed group-license path of a user.

@@ -6,7 +6,7 @@ use crate::ids::{DriveId, GroupId, SkuId, UserId};
 use crate::tenant::{
     AssignedLicense, AutoReply, CompanySubscription, DeletedUser, DeltaPage, DirectoryObject,
     Drive, DrivePermission, Group, Mailbox, MailboxPermission, MailboxType, PartnerSubscription,
-    Sku, Tenant, TenantError, TenantResult, User,
+    Sku, Tenant, TenantError, TenantResult, User, UserQuery,
 };
 use async_trait::async_trait;
 
@@ -69,6 +69,14 @@ impl Tenant for SimTenant {
         self.call("purge_deleted_user", Op::Write, |s, _| {
             s.purge_deleted_user(user)
         })
+    }
+    async fn list_users(&self, query: &UserQuery) -> TenantResult<Vec<User>> {
+        self.latency().await;
+        self.call("list_users", Op::Read, |s, _| Ok(s.list_users(query)))
+    }
+    async fn count_users(&self) -> TenantResult<u64> {
+        self.latency().await;
+        self.call("count_users", Op::Read, |s, _| Ok(s.count_users()))
     }
 
     async fn list_skus(&self) -> TenantResult<Vec<Sku>> {

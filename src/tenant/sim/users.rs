@@ -48,6 +48,12 @@ impl State {
             assigned_licenses: self.assigned_licenses(u),
             license_assignment_states: states,
             sign_in_sessions_valid_from: u.sign_in_sessions_valid_from,
+            department: u.department.clone(),
+            job_title: u.job_title.clone(),
+            company_name: u.company_name.clone(),
+            office_location: u.office_location.clone(),
+            city: u.city.clone(),
+            country: u.country.clone(),
         }
     }
 
