@@ -93,8 +93,10 @@ impl StepPlanView {
     }
 }
 
-/// Guardrail blockers of a run (protected account, quarantine, ...): filled in by the
-/// guardrails. None yet: this is the one place where they join the plan.
+/// Guardrail blockers of a run (a protected account, the mass-offboarding quarantine):
+/// the one place where they join the plan, added to the run's `blockers` and the top level.
+/// Returns none yet; the guardrails' owner fills it in (the checks live in `guard.rs` and
+/// `steps::check_protection`; a plan must call them against the read-only tenant).
 fn guard_blockers(_event: &CloudEvent, _subject: Option<&User>, _wf: &Workflow) -> Vec<Blocker> {
     Vec::new()
 }

@@ -2,7 +2,7 @@
 //! the manager FullAccess, sets the auto-reply and hides it from address lists (Exchange, R17).
 //! The output records what the run added compared with the snapshot, so a restore undoes only that.
 
-use super::plan::gigabytes;
+use super::plan::{gigabytes, size_text};
 use super::subject::{
     base_output, mailbox_of, manager_upn, resolve_user, same_principal, skus_by_id,
 };
@@ -271,9 +271,12 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
     let mut p = StepPlan::default();
     match needs_conversion(tenant, &user, &mailbox).await {
         Ok(true) => p.does(format!(
-            "convert the {size:.1} GB user mailbox of {upn} to a shared mailbox while it is licensed (R3)"
+            "convert the {} user mailbox of {upn} to a shared mailbox while it is licensed (R3)",
+            size_text(mailbox.total_item_size_bytes)
         )),
-        Ok(false) => p.does(format!("nothing to convert: the mailbox of {upn} is shared already")),
+        Ok(false) => p.does(format!(
+            "nothing to convert: the mailbox of {upn} is shared already"
+        )),
         Err(o) => return StepPlan::stopped("mailbox-not-convertible", o),
     };
     if let Some(reason) = mailbox.license_required_reason() {

@@ -233,9 +233,9 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
     let mailbox = match &s.mailbox {
         None => "no mailbox".to_string(),
         Some(m) => format!(
-            "a {:?} of {:.1} GB",
+            "a {:?} of {}",
             m.mailbox.recipient_type_details,
-            super::plan::gigabytes(m.mailbox.total_item_size_bytes)
+            super::plan::size_text(m.mailbox.total_item_size_bytes)
         ),
     };
     StepPlan::doing(format!(

@@ -59,32 +59,61 @@ mod tests {
     use super::*;
     use crate::clock::SimClock;
     use crate::tenant::sim::SimTenant;
+    use std::path::Path;
 
-    fn sim() -> SimTenant {
-        let scenario = serde_json::from_value(serde_json::json!({
-            "tenant": "contoso.com",
-            "users": [{"id": "00000000-0000-4000-8000-000000000001",
-                       "userPrincipalName": "a@contoso.com", "displayName": "A"}]
-        }))
-        .unwrap();
+    fn example() -> SimTenant {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tenant.json");
+        let scenario = SimTenant::load_scenario(&path).unwrap();
         SimTenant::from_scenario(scenario, SimClock::new()).unwrap()
     }
 
     #[tokio::test]
-    async fn reads_forward_and_writes_are_refused_without_a_call() {
-        let sim = sim();
+    async fn reads_forward_and_writes_are_refused_without_reaching_the_tenant() {
+        let sim = example();
+        let before = sim.fingerprint();
         let t = ReadOnly::new(Arc::new(sim.clone()));
-        let user = t.get_user("a@contoso.com").await.unwrap();
+        let user = t.get_user("dana.lee@contoso.com").await.unwrap();
         assert!(user.account_enabled);
-        let err = t.set_account_enabled(&user.id, false).await.unwrap_err();
-        assert!(
-            err.message
-                .contains("a plan must not change the tenant (set_account_enabled)")
+        assert!(t.get_mailbox(&user.id).await.is_ok());
+        let drive = t.get_drive(&user.id).await.unwrap();
+        assert!(!t.list_skus().await.unwrap().is_empty());
+
+        let refused = |e: TenantError, method: &str| {
+            assert_eq!(e.code, "ReadOnlyTenant");
+            assert!(!e.is_retryable());
+            let want = format!("a plan must not change the tenant ({method})");
+            assert_eq!(e.message, want);
+        };
+        refused(
+            t.set_account_enabled(&user.id, false).await.unwrap_err(),
+            "set_account_enabled",
         );
-        assert!(!err.is_retryable());
-        assert_eq!(sim.calls("set_account_enabled"), 0);
-        let err = t.delete_user(&user.id).await.unwrap_err();
-        assert!(err.message.contains("(delete_user)"));
-        assert!(sim.user("a@contoso.com").unwrap().account_enabled);
+        refused(t.delete_user(&user.id).await.unwrap_err(), "delete_user");
+        refused(
+            t.assign_license(&user.id, &[], &[]).await.unwrap_err(),
+            "assign_license",
+        );
+        refused(
+            t.set_mailbox_type(&user.id, MailboxType::SharedMailbox)
+                .await
+                .unwrap_err(),
+            "set_mailbox_type",
+        );
+        refused(
+            t.invite(&drive.id, "root", "sam.ortiz@contoso.com", "write")
+                .await
+                .unwrap_err(),
+            "invite",
+        );
+        for write in [
+            "set_account_enabled",
+            "delete_user",
+            "assign_license",
+            "set_mailbox_type",
+            "invite",
+        ] {
+            assert_eq!(sim.calls(write), 0, "{write} reached the tenant");
+        }
+        assert_eq!(sim.fingerprint(), before);
     }
 }
