@@ -12,9 +12,9 @@
 //! | [`clock`] | wall clock and the movable simulated clock | — |
 //! | [`config`] | `offboard.toml` + `OFFBOARD_*` environment layering | — |
 //! | [`workflow`] | workflow file format, loading, templates, validation | I/O beyond reading files |
-//! | [`engine`] | runs, journal, executor, retries, timers, scheduler | lapin, reqwest, sled, axum |
-//! | [`steps`] | one file per step type (observe → act → verify) | the store |
-//! | [`tenant`] | the tenant trait and domain types; `sim` in memory, `graph` over HTTP | — |
+//! | [`engine`] | runs, journal, executor, retries, timers, scheduler, dry-run plans | lapin, reqwest, sled, axum |
+//! | [`steps`] | one file per step type (observe → act → verify, or observe → describe for a plan) | the store |
+//! | [`tenant`] | the tenant trait and domain types; `sim` in memory, `graph` over HTTP, `ReadOnly` for plans | — |
 //! | [`store`] | sled: runs, journal, dedup, timers, outbox, AMQP attempt counts (the only sled user) | — |
 //! | [`ingress`] | AMQP: topology, consume, decode, dead-letter, reconnect (the only lapin user) | sled, axum, reqwest |
 //! | [`api`] | HTTP servers: `sim_graph`, the simulated tenant over the Microsoft 365 HTTP API (the only axum user) | — |

@@ -255,6 +255,33 @@ async fn joiner_for_a_sku_without_free_seats_names_no_free_seat() {
         "invalid-usage-location"
     );
     assert_eq!(step(&p, "licenses").blockers[0].code, "unknown-sku");
+    // groups that cannot take the joiner are named; an editable one is joined
+    let p = plan(
+        &env,
+        "hr.joiner",
+        "jo.new@contoso.com",
+        json!({"usageLocation": "DE", "groups": [
+            "b3d5f7a9-1c3e-4b5d-9f7a-1c3e5b7d9f02", "a1c3e5f7-2b4d-4c6e-8f0a-2b4d6f8a0c75",
+            "9e2b1c44-0f7d-4a6b-b1e8-7c3d5a9f2e10", "00000000-0000-4000-8000-00000000dead"]}),
+    )
+    .await;
+    let groups = step(&p, "groups");
+    let found: Vec<&str> = groups.blockers.iter().map(|b| b.code.as_str()).collect();
+    assert_eq!(
+        found,
+        ["dynamic-group", "synced-group", "unknown-group"],
+        "{groups:#?}"
+    );
+    assert_eq!(groups.does, ["add jo.new@contoso.com to 'Finance Team'"]);
+    // a mover to a SKU without free seats
+    let p = plan(
+        &env,
+        "hr.mover",
+        "otto.lang@contoso.com",
+        json!({"from": "SPB", "to": "EXCHANGEENTERPRISE"}),
+    )
+    .await;
+    assert_eq!(step(&p, "swap").blockers[0].code, "no-free-seat", "{p:#?}");
     // a joiner whose account does not exist yet: a warning, not a blocker
     let p = plan(
         &env,

@@ -194,6 +194,8 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
                 Some(why) => {
                     let code = if g.is_dynamic() {
                         "dynamic-group"
+                    } else if g.on_premises_sync_enabled == Some(true) {
+                        "synced-group"
                     } else {
                         "group-not-editable"
                     };
