@@ -1,8 +1,9 @@
 //! The admin HTTP API of `offboard serve` (DESIGN.md §5, README "Admin HTTP API"): probes,
-//! event submission and run inspection, JSON errors everywhere, bearer-token auth. Talks to
-//! the engine only through [`Engine`](crate::engine::Engine); never imports sled or lapin.
+//! event submission, run inspection and control, the workflow list, JSON errors everywhere,
+//! bearer-token auth. Talks to the engine only through [`Engine`](crate::engine::Engine); never imports sled or lapin.
 
 mod auth;
+mod control;
 mod error;
 mod events;
 mod list_query;
@@ -11,6 +12,7 @@ mod runs;
 mod server;
 mod state;
 mod views;
+mod workflows;
 
 pub use error::AdminError;
 pub use events::MAX_EVENT_BYTES;
