@@ -1,0 +1,115 @@
+//! `submit --wait`: polls each run (about every 500 ms) until it ends and shows progress on
+//! stderr. On a terminal the step list is redrawn in place; otherwise one line per change.
+
+use super::run_view::waiting_for;
+use super::table::cell;
+use crate::api::client::AdminClient;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+const POLL: Duration = Duration::from_millis(500);
+const ENDED: [&str; 4] = ["succeeded", "failed", "blocked", "cancelled"];
+
+pub fn has_ended(run: &Value) -> bool {
+    run["status"].as_str().is_some_and(|s| ENDED.contains(&s))
+}
+
+/// Polls until every run has ended; answers the runs as last read.
+pub async fn wait_runs(client: &AdminClient, ids: &[String]) -> anyhow::Result<Vec<Value>> {
+    let terminal = std::io::stderr().is_terminal();
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut drawn = 0usize;
+    loop {
+        let mut runs = Vec::with_capacity(ids.len());
+        for id in ids {
+            runs.push(client.run(id).await?);
+        }
+        if terminal {
+            drawn = redraw(&runs, drawn);
+        } else {
+            for line in changes(&runs, &mut seen) {
+                eprintln!("{} {line}", chrono::Utc::now().format("%H:%M:%S"));
+            }
+        }
+        if runs.iter().all(has_ended) {
+            return Ok(runs);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// The state lines of a run: one per step, then what it waits for or why it ended.
+fn state_lines(run: &Value) -> Vec<(String, String)> {
+    let wf = cell(&run["workflow"]);
+    let mut out = Vec::new();
+    for s in run["steps"].as_array().into_iter().flatten() {
+        let mut state = cell(&s["status"]);
+        if let Some(m) = s["message"].as_str() {
+            state = format!("{state}: {m}");
+        }
+        out.push((format!("{wf}/{}", cell(&s["id"])), state));
+    }
+    let run_state = match (waiting_for(run), run["reason"].as_str()) {
+        (Some(w), _) => w,
+        (None, Some(r)) => format!("{}: {r}", cell(&run["status"])),
+        (None, None) => cell(&run["status"]),
+    };
+    out.push((format!("{wf} run {}", cell(&run["id"])), run_state));
+    out
+}
+
+/// The lines whose state changed since the last poll (all of them the first time).
+fn changes(runs: &[Value], seen: &mut HashMap<String, String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for run in runs {
+        for (key, state) in state_lines(run) {
+            if seen.get(&key) != Some(&state) {
+                out.push(format!("{key} {state}"));
+                seen.insert(key, state);
+            }
+        }
+    }
+    out
+}
+
+/// Erases the `drawn` lines of the previous frame and draws the current one.
+fn redraw(runs: &[Value], drawn: usize) -> usize {
+    let mut frame = String::new();
+    if drawn > 0 {
+        frame.push_str(&format!("\x1b[{drawn}A"));
+    }
+    let mut lines = 0;
+    for run in runs {
+        for (key, state) in state_lines(run) {
+            frame.push_str(&format!("\x1b[2K{key:<40} {state}\n"));
+            lines += 1;
+        }
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(frame.as_bytes());
+    let _ = err.flush();
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_changes_are_reported() {
+        let mut seen = HashMap::new();
+        let run = |s: &str, status: &str| {
+            json!({"id": "r1", "workflow": "leaver", "status": status,
+                "steps": [{"id": "disable", "status": s}]})
+        };
+        let first = changes(&[run("pending", "pending")], &mut seen);
+        assert_eq!(first, vec!["leaver/disable pending", "leaver run r1 pending"]);
+        assert!(changes(&[run("pending", "pending")], &mut seen).is_empty());
+        let done = changes(&[run("succeeded", "succeeded")], &mut seen);
+        assert_eq!(done, vec!["leaver/disable succeeded", "leaver run r1 succeeded"]);
+        assert!(has_ended(&run("succeeded", "succeeded")));
+    }
+}
