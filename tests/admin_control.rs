@@ -92,7 +92,11 @@ impl Api {
 fn assert_error(resp: &(u16, Value), status: u16, code: &str) {
     assert_eq!(resp.0, status, "{}", resp.1);
     assert_eq!(resp.1["error"], code, "{}", resp.1);
-    assert!(resp.1["message"].as_str().unwrap_or("").len() > 10, "{}", resp.1);
+    assert!(
+        resp.1["message"].as_str().unwrap_or("").len() > 10,
+        "{}",
+        resp.1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,12 +133,20 @@ async fn bad_ids_bad_bodies_and_wrong_states_are_refused() {
     api.env.wait_status(run, RunStatus::Waiting).await;
     let restart = format!("/api/v1/runs/{run}/restart");
     for body in ["{", r#"{"from_step":"disable"}"#, "[1]"] {
-        assert_error(&api.call(Method::POST, &restart, body).await, 400, "bad-body");
+        assert_error(
+            &api.call(Method::POST, &restart, body).await,
+            400,
+            "bad-body",
+        );
     }
     // A waiting run cannot be restarted nor approved (it waits on a timer).
     let r = api.call(Method::POST, &restart, "").await;
     assert_error(&r, 409, "conflict");
-    assert!(r.1["message"].as_str().unwrap().contains("only failed"), "{}", r.1);
+    assert!(
+        r.1["message"].as_str().unwrap().contains("only failed"),
+        "{}",
+        r.1
+    );
     let r = api
         .call(Method::POST, &format!("/api/v1/runs/{run}/approve"), "")
         .await;
@@ -146,7 +158,10 @@ async fn bad_ids_bad_bodies_and_wrong_states_are_refused() {
     assert_eq!(body["id"], json!(run));
     assert_eq!(body["status"], "cancelled");
     assert_eq!(body["reason"], "cancelled by an operator");
-    assert!(body.get("event").is_none(), "a listing entry has no event: {body}");
+    assert!(
+        body.get("event").is_none(),
+        "a listing entry has no event: {body}"
+    );
     assert_error(&api.call(Method::POST, &cancel, "").await, 409, "conflict");
     // A cancelled run restarts; an unknown step lists the known ones.
     let r = api
@@ -154,7 +169,10 @@ async fn bad_ids_bad_bodies_and_wrong_states_are_refused() {
         .await;
     assert_error(&r, 400, "unknown-step");
     assert!(
-        r.1["message"].as_str().unwrap().contains("cool-off, disable, revoke"),
+        r.1["message"]
+            .as_str()
+            .unwrap()
+            .contains("cool-off, disable, revoke"),
         "{}",
         r.1
     );
@@ -225,7 +243,11 @@ async fn the_workflow_list_is_sorted_and_describes_every_step() {
     assert_eq!(leaver["hash"].as_str().unwrap().len(), 64);
     let first = &leaver["steps"][0];
     assert_eq!(
-        (first["id"].as_str(), first["kind"].as_str(), &first["action"]),
+        (
+            first["id"].as_str(),
+            first["kind"].as_str(),
+            &first["action"]
+        ),
         (Some("last-day"), Some("waitUntil"), &Value::Null)
     );
     let disable = leaver["steps"]
@@ -238,7 +260,10 @@ async fn the_workflow_list_is_sorted_and_describes_every_step() {
     assert_eq!(disable["kind"], "action");
     assert_eq!(disable["approval"], false);
     let scheduled: Vec<&Value> = list.iter().filter(|w| w["schedule"].is_string()).collect();
-    assert!(!scheduled.is_empty(), "the sweep runs on a schedule: {body}");
+    assert!(
+        !scheduled.is_empty(),
+        "the sweep runs on a schedule: {body}"
+    );
     api.env.stop().await;
 }
 

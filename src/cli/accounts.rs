@@ -29,7 +29,10 @@ pub fn parse_accounts(text: &str, file: &str) -> anyhow::Result<Accounts> {
         if seen.insert(line.to_lowercase()) {
             subjects.push(line.to_string());
         } else {
-            notes.push(format!("{file}:{}: `{line}` is a duplicate; dropped", i + 1));
+            notes.push(format!(
+                "{file}:{}: `{line}` is a duplicate; dropped",
+                i + 1
+            ));
         }
     }
     if !bad.is_empty() {

@@ -25,8 +25,14 @@ pub async fn run(
         eprintln!("offboard: no user to submit for; nothing was submitted");
         return Ok(());
     }
-    let given = args.batch_id.as_deref().map(str::trim).filter(|b| !b.is_empty());
-    let batch = given.map(str::to_string).unwrap_or_else(super::event_build::fresh_id);
+    let given = args
+        .batch_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty());
+    let batch = given
+        .map(str::to_string)
+        .unwrap_or_else(super::event_build::fresh_id);
     let event_id = |s: &str| format!("{batch}/{}", s.to_lowercase());
     if args.dry_run {
         if remote.json {
@@ -103,7 +109,10 @@ async fn subjects(remote: &Remote, args: &SubmitArgs) -> anyhow::Result<Vec<Stri
         return Ok(accounts.subjects);
     }
     let filter = parse_filter(args.filter.as_deref().unwrap_or(""))?;
-    let pairs: Vec<(&str, &str)> = filter.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = filter
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let answer = remote
         .client
         .users(&pairs)
@@ -126,7 +135,12 @@ fn print_entries(json: bool, entries: &[Value]) -> anyhow::Result<()> {
     }
     let mut t = Table::new(&["SUBJECT", "EVENT", "RUNS", "RESULT"]);
     for e in entries {
-        let runs: Vec<String> = e["runs"].as_array().into_iter().flatten().map(cell).collect();
+        let runs: Vec<String> = e["runs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(cell)
+            .collect();
         let result = match (&e["error"], &e["duplicate"]) {
             (Value::String(err), _) => format!("error: {err}"),
             (_, Value::Bool(true)) => "duplicate".into(),
@@ -135,7 +149,11 @@ fn print_entries(json: bool, entries: &[Value]) -> anyhow::Result<()> {
         t.row(vec![
             cell(&e["subject"]),
             cell(&e["eventId"]),
-            if runs.is_empty() { "-".into() } else { runs.join(",") },
+            if runs.is_empty() {
+                "-".into()
+            } else {
+                runs.join(",")
+            },
             result,
         ]);
     }

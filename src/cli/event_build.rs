@@ -81,14 +81,27 @@ mod tests {
             "eq=a=b",
         ])
         .unwrap();
-        assert_eq!(Value::Object(d), json!({"n": 3, "b": true, "a": ["x", 1],
-            "o": {"k": 1}, "q": "007", "s": "2026-12-31", "z": "null", "e": "", "eq": "a=b"}));
+        assert_eq!(
+            Value::Object(d),
+            json!({"n": 3, "b": true, "a": ["x", 1],
+            "o": {"k": 1}, "q": "007", "s": "2026-12-31", "z": "null", "e": "", "eq": "a=b"})
+        );
     }
 
     #[test]
     fn duplicate_missing_and_empty_keys_are_refused() {
-        assert!(data(&["a=1", "a=2"]).unwrap_err().to_string().contains("twice"));
-        assert!(data(&["novalue"]).unwrap_err().to_string().contains("key=value"));
+        assert!(
+            data(&["a=1", "a=2"])
+                .unwrap_err()
+                .to_string()
+                .contains("twice")
+        );
+        assert!(
+            data(&["novalue"])
+                .unwrap_err()
+                .to_string()
+                .contains("key=value")
+        );
         assert!(data(&["=1"]).unwrap_err().to_string().contains("no key"));
     }
 

@@ -14,7 +14,11 @@ pub struct LicensesArgs {
 
 pub async fn run(args: LicensesArgs) -> anyhow::Result<()> {
     let remote = Remote::connect(&args.remote)?;
-    let answer = remote.client.licenses().await.context("reading the licenses")?;
+    let answer = remote
+        .client
+        .licenses()
+        .await
+        .context("reading the licenses")?;
     if remote.json {
         return print_json(&answer);
     }

@@ -28,7 +28,13 @@ pub struct PlanArgs {
 pub async fn run(args: PlanArgs) -> anyhow::Result<()> {
     let data = parse_data(&args.data)?;
     let remote = Remote::connect(&args.remote)?;
-    let event = cloud_event(&fresh_id(), DEFAULT_SOURCE, &args.event_type, &args.user, &data);
+    let event = cloud_event(
+        &fresh_id(),
+        DEFAULT_SOURCE,
+        &args.event_type,
+        &args.user,
+        &data,
+    );
     let body = serde_json::to_vec(&event)?;
     let plan = remote
         .client
@@ -44,7 +50,12 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<()> {
 
 fn issues(out: &mut String, indent: &str, v: &Value) {
     for b in v["blockers"].as_array().into_iter().flatten() {
-        let _ = writeln!(out, "{indent}BLOCKED {}: {}", cell(&b["code"]), cell(&b["message"]));
+        let _ = writeln!(
+            out,
+            "{indent}BLOCKED {}: {}",
+            cell(&b["code"]),
+            cell(&b["message"])
+        );
     }
     for w in v["warnings"].as_array().into_iter().flatten() {
         let _ = writeln!(out, "{indent}warning: {}", cell(w));
@@ -55,9 +66,17 @@ fn render(plan: &Value) -> String {
     let mut out = String::new();
     let s = &plan["subject"];
     if s.is_null() {
-        let _ = writeln!(out, "subject: {} (not found in the tenant)", cell(&plan["event"]["subject"]));
+        let _ = writeln!(
+            out,
+            "subject: {} (not found in the tenant)",
+            cell(&plan["event"]["subject"])
+        );
     } else {
-        let enabled = if s["accountEnabled"] == false { ", disabled" } else { "" };
+        let enabled = if s["accountEnabled"] == false {
+            ", disabled"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
             "subject: {} ({}, {}{enabled})",
@@ -69,10 +88,18 @@ fn render(plan: &Value) -> String {
     issues(&mut out, "", plan);
     let runs = plan["runs"].as_array().map(Vec::as_slice).unwrap_or(&[]);
     if runs.is_empty() {
-        let _ = writeln!(out, "no workflow would run for {}", cell(&plan["event"]["type"]));
+        let _ = writeln!(
+            out,
+            "no workflow would run for {}",
+            cell(&plan["event"]["type"])
+        );
     }
     for r in runs {
-        let starts = if r["startsAt"].is_string() { time(&r["startsAt"]) } else { "now".into() };
+        let starts = if r["startsAt"].is_string() {
+            time(&r["startsAt"])
+        } else {
+            "now".into()
+        };
         let _ = writeln!(
             out,
             "\n{} v{}: starts {starts}",
@@ -93,8 +120,16 @@ fn render(plan: &Value) -> String {
                 (false, true) => '+',
                 (false, false) => '-',
             };
-            let skip = st["skipReason"].as_str().map(|r| format!(" (skipped: {r})")).unwrap_or_default();
-            let _ = writeln!(out, "  {mark} {} [{}]{skip}", cell(&st["id"]), cell(&st["action"]));
+            let skip = st["skipReason"]
+                .as_str()
+                .map(|r| format!(" (skipped: {r})"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {mark} {} [{}]{skip}",
+                cell(&st["id"]),
+                cell(&st["action"])
+            );
             for d in st["does"].as_array().into_iter().flatten() {
                 let _ = writeln!(out, "      {}", cell(d));
             }
@@ -126,8 +161,14 @@ mod tests {
         let text = render(&plan);
         assert!(text.contains("leaver v1: starts now"), "{text}");
         assert!(text.contains("  replaces: r0"), "{text}");
-        assert!(text.contains("  + disable [user.disable]\n      blocks sign-in"), "{text}");
-        assert!(text.contains("  - purge [user.purge] (skipped: mailbox is shared)"), "{text}");
+        assert!(
+            text.contains("  + disable [user.disable]\n      blocks sign-in"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  - purge [user.purge] (skipped: mailbox is shared)"),
+            "{text}"
+        );
         assert!(text.contains("  x convert"), "{text}");
         assert!(text.contains("BLOCKED on-premises: synced"), "{text}");
         assert!(text.contains("warning: w1"), "{text}");

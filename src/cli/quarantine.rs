@@ -15,7 +15,11 @@ pub struct QuarantineArgs {
 
 pub async fn run(args: QuarantineArgs) -> anyhow::Result<()> {
     let remote = Remote::connect(&args.remote)?;
-    let q = remote.client.quarantine().await.context("reading the quarantine")?;
+    let q = remote
+        .client
+        .quarantine()
+        .await
+        .context("reading the quarantine")?;
     if remote.json {
         return print_json(&q);
     }
@@ -24,7 +28,12 @@ pub async fn run(args: QuarantineArgs) -> anyhow::Result<()> {
 }
 
 fn render(q: &Value) -> String {
-    let held: Vec<String> = q["held"].as_array().into_iter().flatten().map(cell).collect();
+    let held: Vec<String> = q["held"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(cell)
+        .collect();
     let mut out = if q["active"] == true {
         format!("quarantine: ACTIVE since {}\n", time(&q["trippedAt"]))
     } else {
@@ -56,12 +65,20 @@ mod tests {
         let text = render(&json!({"active": true, "trippedAt": "2026-11-01T09:00:00Z",
             "windowStart": "2026-11-01T08:00:00Z", "count": 12, "threshold": 10,
             "held": ["r1", "r2"]}));
-        assert!(text.starts_with("quarantine: ACTIVE since 2026-11-01 09:00:00"), "{text}");
+        assert!(
+            text.starts_with("quarantine: ACTIVE since 2026-11-01 09:00:00"),
+            "{text}"
+        );
         assert!(text.contains("12 of 10"), "{text}");
         assert!(text.contains("  r2\n"), "{text}");
         assert!(text.contains("--quarantined"), "{text}");
-        let idle = render(&json!({"active": false, "trippedAt": null, "windowStart": null,
-            "count": 0, "threshold": 10, "held": []}));
-        assert!(idle.contains("not active") && !idle.contains("--quarantined"), "{idle}");
+        let idle = render(
+            &json!({"active": false, "trippedAt": null, "windowStart": null,
+            "count": 0, "threshold": 10, "held": []}),
+        );
+        assert!(
+            idle.contains("not active") && !idle.contains("--quarantined"),
+            "{idle}"
+        );
     }
 }

@@ -68,7 +68,9 @@ pub fn render_run(run: &Value, with_journal: bool) -> String {
     if run["reason"].is_string() {
         let _ = writeln!(out, "reason: {}", cell(&run["reason"]));
     }
-    let mut t = Table::new(&["STEP", "ACTION", "STATUS", "ATTEMPTS", "FINISHED", "MESSAGE"]);
+    let mut t = Table::new(&[
+        "STEP", "ACTION", "STATUS", "ATTEMPTS", "FINISHED", "MESSAGE",
+    ]);
     for s in run["steps"].as_array().into_iter().flatten() {
         t.row(vec![
             cell(&s["id"]),
@@ -142,7 +144,10 @@ mod tests {
             "journal": [{"step": "last-day", "attempt": 1, "startedAt": "2026-11-01T09:00:00Z",
                 "outcome": "done", "report": {"observed": {"enabled": true}, "changed": {}}}]});
         let text = render_run(&run, true);
-        assert!(text.contains("waiting until 2030-01-01 23:59:59 (timer)"), "{text}");
+        assert!(
+            text.contains("waiting until 2030-01-01 23:59:59 (timer)"),
+            "{text}"
+        );
         assert!(text.contains("last-day  wait_until"), "{text}");
         assert!(text.contains("observed {\"enabled\":true}"), "{text}");
         assert!(!text.contains("changed "), "{text}");

@@ -34,14 +34,20 @@ pub enum RunsCommand {
     },
     /// Cancel a run (or, with --quarantined, every run the quarantine holds).
     Cancel {
-        #[arg(required_unless_present = "quarantined", conflicts_with = "quarantined")]
+        #[arg(
+            required_unless_present = "quarantined",
+            conflicts_with = "quarantined"
+        )]
         id: Option<String>,
         #[arg(long)]
         quarantined: bool,
     },
     /// Approve the step a run waits on (or, with --quarantined, release every held run).
     Approve {
-        #[arg(required_unless_present = "quarantined", conflicts_with = "quarantined")]
+        #[arg(
+            required_unless_present = "quarantined",
+            conflicts_with = "quarantined"
+        )]
         id: Option<String>,
         #[arg(long)]
         quarantined: bool,
@@ -78,26 +84,29 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
     match args.command {
         RunsCommand::List(l) => list(&remote, &l).await,
         RunsCommand::Show { id } => {
-            let run = client.run(&id).await.with_context(|| format!("showing run {id}"))?;
+            let run = client.run(&id).await?;
             if remote.json {
                 return print_json(&run);
             }
             print!("{}", render_run(&run, true));
             Ok(())
         }
-        RunsCommand::Restart { id, from_step, allow_protected } => {
+        RunsCommand::Restart {
+            id,
+            from_step,
+            allow_protected,
+        } => {
             let run = client
                 .restart(&id, from_step.as_deref(), allow_protected)
-                .await
-                .with_context(|| format!("restarting run {id}"))?;
+                .await?;
             acted(&remote, "restarted", &run)
         }
         RunsCommand::Cancel { id: Some(id), .. } => {
-            let run = client.cancel(&id).await.with_context(|| format!("cancelling run {id}"))?;
+            let run = client.cancel(&id).await?;
             acted(&remote, "cancel", &run)
         }
         RunsCommand::Approve { id: Some(id), .. } => {
-            let run = client.approve(&id).await.with_context(|| format!("approving run {id}"))?;
+            let run = client.approve(&id).await?;
             acted(&remote, "approved", &run)
         }
         RunsCommand::Cancel { id: None, .. } => quarantined(&remote, false).await,
@@ -124,7 +133,11 @@ async fn list(remote: &Remote, l: &ListArgs) -> anyhow::Result<()> {
                 q.push((k, v));
             }
         }
-        let page = remote.client.list_runs(&q).await.context("listing the runs")?;
+        let page = remote
+            .client
+            .list_runs(&q)
+            .await
+            .context("listing the runs")?;
         runs.extend(page["runs"].as_array().into_iter().flatten().cloned());
         match page["next"].as_str() {
             Some(n) if l.all => after = Some(n.to_string()),
@@ -173,7 +186,11 @@ async fn quarantined(remote: &Remote, approve: bool) -> anyhow::Result<()> {
         .client
         .quarantine_action(approve)
         .await
-        .context(if approve { "releasing the quarantined runs" } else { "cancelling the quarantined runs" })?;
+        .context(if approve {
+            "releasing the quarantined runs"
+        } else {
+            "cancelling the quarantined runs"
+        })?;
     if remote.json {
         return print_json(&answer);
     }

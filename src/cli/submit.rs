@@ -63,15 +63,24 @@ pub async fn run(args: SubmitArgs) -> anyhow::Result<()> {
     let remote = Remote::connect(&args.remote)?;
     if args.is_bulk() {
         if args.user.is_some() || args.wait || args.id.is_some() {
-            bail!("USER, --id and --wait are for one event; with --from-file or --filter each user gets an event <batch-id>/<user>");
+            bail!(
+                "USER, --id and --wait are for one event; with --from-file or --filter each user gets an event <batch-id>/<user>"
+            );
         }
         return bulk::run(&remote, &args, &data).await;
     }
     if args.dry_run || args.yes || args.batch_id.is_some() {
         bail!("--dry-run, --yes and --batch-id are for bulk submissions (--from-file or --filter)");
     }
-    let Some(user) = args.user.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
-        bail!("give the USER the event is about (UPN or object id), or --from-file / --filter for many");
+    let Some(user) = args
+        .user
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    else {
+        bail!(
+            "give the USER the event is about (UPN or object id), or --from-file / --filter for many"
+        );
     };
     let id = args.id.clone().unwrap_or_else(fresh_id);
     let event = cloud_event(&id, &args.source, &args.event_type, user, &data);
@@ -116,7 +125,10 @@ pub async fn run(args: SubmitArgs) -> anyhow::Result<()> {
         .iter()
         .filter(|r| r["status"] != "succeeded")
         .map(|r| {
-            let reason = r["reason"].as_str().map(|m| format!(": {m}")).unwrap_or_default();
+            let reason = r["reason"]
+                .as_str()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
             format!("run {} {}{reason}", cell(&r["id"]), cell(&r["status"]))
         })
         .collect();
@@ -132,7 +144,11 @@ fn describe(answer: &Value, runs: &[String]) -> String {
     let list = if runs.is_empty() {
         "no run".to_string()
     } else {
-        format!("run{} {}", if runs.len() == 1 { "" } else { "s" }, runs.join(", "))
+        format!(
+            "run{} {}",
+            if runs.len() == 1 { "" } else { "s" },
+            runs.join(", ")
+        )
     };
     if answer["duplicate"] == true {
         format!("event {id} was already received (duplicate): {list}")

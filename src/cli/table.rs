@@ -75,9 +75,15 @@ mod tests {
         let mut t = Table::new(&["ID", "STATUS"]);
         t.row(vec!["a-long-id".into(), "ok".into()]);
         t.row(vec!["b".into(), "é".into()]);
-        assert_eq!(t.render(), "ID         STATUS\na-long-id  ok\nb          é\n");
+        assert_eq!(
+            t.render(),
+            "ID         STATUS\na-long-id  ok\nb          é\n"
+        );
         assert_eq!(cell(&json!(null)), "-");
         assert_eq!(cell(&json!(3)), "3");
-        assert_eq!(time(&json!("2026-11-01T09:00:00.123Z")), "2026-11-01 09:00:00");
+        assert_eq!(
+            time(&json!("2026-11-01T09:00:00.123Z")),
+            "2026-11-01 09:00:00"
+        );
     }
 }

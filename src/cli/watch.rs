@@ -65,10 +65,13 @@ fn changes(runs: &[Value], seen: &mut HashMap<String, String>) -> Vec<String> {
     let mut out = Vec::new();
     for run in runs {
         for (key, state) in state_lines(run) {
-            if seen.get(&key) != Some(&state) {
+            let before = seen.get(&key);
+            // Steps not started yet are not news; everything else is, once per change.
+            let news = before != Some(&state) && !(before.is_none() && state == "pending");
+            if news {
                 out.push(format!("{key} {state}"));
-                seen.insert(key, state);
             }
+            seen.insert(key, state);
         }
     }
     out
@@ -106,10 +109,22 @@ mod tests {
                 "steps": [{"id": "disable", "status": s}]})
         };
         let first = changes(&[run("pending", "pending")], &mut seen);
-        assert_eq!(first, vec!["leaver/disable pending", "leaver run r1 pending"]);
-        assert!(changes(&[run("pending", "pending")], &mut seen).is_empty());
+        assert_eq!(
+            first,
+            Vec::<String>::new(),
+            "pending at first sight is not news"
+        );
+        let running = changes(&[run("running", "running")], &mut seen);
+        assert_eq!(
+            running,
+            vec!["leaver/disable running", "leaver run r1 running"]
+        );
+        assert!(changes(&[run("running", "running")], &mut seen).is_empty());
         let done = changes(&[run("succeeded", "succeeded")], &mut seen);
-        assert_eq!(done, vec!["leaver/disable succeeded", "leaver run r1 succeeded"]);
+        assert_eq!(
+            done,
+            vec!["leaver/disable succeeded", "leaver run r1 succeeded"]
+        );
         assert!(has_ended(&run("succeeded", "succeeded")));
     }
 }

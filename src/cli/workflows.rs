@@ -15,14 +15,34 @@ pub struct WorkflowsArgs {
 
 pub async fn run(args: WorkflowsArgs) -> anyhow::Result<()> {
     let remote = Remote::connect(&args.remote)?;
-    let answer = remote.client.workflows().await.context("reading the workflows")?;
+    let answer = remote
+        .client
+        .workflows()
+        .await
+        .context("reading the workflows")?;
     if remote.json {
         return print_json(&answer);
     }
-    let list = answer["workflows"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-    let mut t = Table::new(&["NAME", "VERSION", "FAMILY", "TRIGGERS", "SCHEDULE", "STEPS", "DESCRIPTION"]);
+    let list = answer["workflows"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let mut t = Table::new(&[
+        "NAME",
+        "VERSION",
+        "FAMILY",
+        "TRIGGERS",
+        "SCHEDULE",
+        "STEPS",
+        "DESCRIPTION",
+    ]);
     for w in list {
-        let triggers: Vec<String> = w["triggers"].as_array().into_iter().flatten().map(cell).collect();
+        let triggers: Vec<String> = w["triggers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(cell)
+            .collect();
         t.row(vec![
             cell(&w["name"]),
             cell(&w["version"]),

@@ -87,8 +87,14 @@ mod tests {
 
     #[test]
     fn restart_bodies() {
-        assert_eq!(RestartRequest::parse(b"").unwrap(), RestartRequest::default());
-        assert_eq!(RestartRequest::parse(b" \n").unwrap(), RestartRequest::default());
+        assert_eq!(
+            RestartRequest::parse(b"").unwrap(),
+            RestartRequest::default()
+        );
+        assert_eq!(
+            RestartRequest::parse(b" \n").unwrap(),
+            RestartRequest::default()
+        );
         let r = RestartRequest::parse(br#"{"fromStep":"disable","allowProtected":true}"#).unwrap();
         assert_eq!(r.from_step.as_deref(), Some("disable"));
         assert!(r.allow_protected);

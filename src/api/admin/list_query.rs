@@ -134,8 +134,11 @@ mod tests {
         assert!(msg(&[("after", "x")]).contains("run id"));
         assert!(msg(&[("state", "waiting")]).contains("status, subject"));
         assert!(msg(&[("since", "yesterday")]).contains("RFC 3339"));
-        let q = parse(&[("since", "2026-11-01T00:00:00Z"), ("until", "2026-11-02T01:00:00+01:00")])
-            .unwrap();
+        let q = parse(&[
+            ("since", "2026-11-01T00:00:00Z"),
+            ("until", "2026-11-02T01:00:00+01:00"),
+        ])
+        .unwrap();
         let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
         assert!(q.in_window(t("2026-11-01T00:00:00Z")));
         assert!(!q.in_window(t("2026-10-31T23:59:59Z")));

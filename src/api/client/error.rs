@@ -3,9 +3,13 @@
 /// What went wrong talking to the admin API.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("`{url}` is not a usable admin API address ({reason}); set OFFBOARD_URL or --url to e.g. http://127.0.0.1:8080")]
+    #[error(
+        "`{url}` is not a usable admin API address ({reason}); set OFFBOARD_URL or --url to e.g. http://127.0.0.1:8080"
+    )]
     BadUrl { url: String, reason: String },
-    #[error("cannot reach the admin API at {url} ({reason}): is `offboard serve` running? set OFFBOARD_URL")]
+    #[error(
+        "cannot reach the admin API at {url} ({reason}): is `offboard serve` running? set OFFBOARD_URL"
+    )]
     Unreachable { url: String, reason: String },
     #[error("the admin API refused the token (HTTP 401): set OFFBOARD_ADMIN_TOKEN")]
     Unauthorized,
@@ -16,7 +20,9 @@ pub enum ClientError {
         code: String,
         message: String,
     },
-    #[error("the admin API at {url} answered HTTP {status} with {what}; is OFFBOARD_URL the admin API of `offboard serve`?")]
+    #[error(
+        "the admin API at {url} answered HTTP {status} with {what}; is OFFBOARD_URL the admin API of `offboard serve`?"
+    )]
     Invalid {
         url: String,
         status: u16,

@@ -64,13 +64,13 @@ impl AdminClient {
     }
 
     fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, ClientError> {
-        let mut url = self
-            .base
-            .join(path.trim_start_matches('/'))
-            .map_err(|e| ClientError::BadUrl {
-                url: format!("{}{path}", self.base),
-                reason: e.to_string(),
-            })?;
+        let mut url =
+            self.base
+                .join(path.trim_start_matches('/'))
+                .map_err(|e| ClientError::BadUrl {
+                    url: format!("{}{path}", self.base),
+                    reason: e.to_string(),
+                })?;
         if !query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             for (k, v) in query {
@@ -116,7 +116,10 @@ impl AdminClient {
         if status == 401 {
             return Err(ClientError::Unauthorized);
         }
-        match body.as_ref().and_then(|b| Some((b.get("error")?.as_str()?, b))) {
+        match body
+            .as_ref()
+            .and_then(|b| Some((b.get("error")?.as_str()?, b)))
+        {
             Some((code, b)) => Err(ClientError::Api {
                 status,
                 code: code.to_string(),
