@@ -33,14 +33,20 @@ impl RestartRequest {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(RestartRequest::default());
         }
-        serde_json::from_slice(body).map_err(|e| {
+        let bad = |why: String| {
             AdminError::bad_request(
                 "bad-body",
                 format!(
-                    "the restart body is not valid ({e}); send nothing or {{\"fromStep\": \"<step id>\", \"allowProtected\": false}}"
+                    "the restart body is not valid ({why}); send nothing or {{\"fromStep\": \"<step id>\", \"allowProtected\": false}}"
                 ),
             )
-        })
+        };
+        let value: serde_json::Value =
+            serde_json::from_slice(body).map_err(|e| bad(e.to_string()))?;
+        if !value.is_object() {
+            return Err(bad("it is not a JSON object".into()));
+        }
+        serde_json::from_value(value).map_err(|e| bad(e.to_string()))
     }
 }
 
