@@ -118,6 +118,38 @@ async fn submit_wait_follows_the_run_to_success_and_prints_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_wait_goes_on_through_a_timer_and_fails_with_the_reason() {
+    let (_dir, svc) = start(&[]);
+    let soon = (chrono::Utc::now() + chrono::Duration::seconds(2))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let day = format!("lastWorkingDay={soon}");
+    let o = cli(
+        &svc.base,
+        &["submit", "hr.leaver", SAM, "--data", &day, "--wait"],
+        &[],
+    );
+    let progress = stderr(ok(&o));
+    assert!(progress.contains("waiting until"), "{progress}");
+    assert!(progress.contains("leaver/last-day succeeded"), "{progress}");
+    assert!(stdout(&o).contains("status succeeded"), "{}", stdout(&o));
+    let o = cli(
+        &svc.base,
+        &["submit", "hr.leaver", "nobody@contoso.com", "--wait"],
+        &[],
+    );
+    let msg = refused(&o);
+    assert!(
+        msg.contains(" failed: step `snapshot`") && msg.contains("does not exist"),
+        "{msg}"
+    );
+    assert!(
+        stdout(&o).contains("status failed"),
+        "the run is printed: {}",
+        stdout(&o)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_values_are_typed_and_runs_can_be_listed_shown_and_cancelled() {
     let (_dir, svc) = start(&[]);
     let args = [
@@ -191,6 +223,32 @@ async fn data_values_are_typed_and_runs_can_be_listed_shown_and_cancelled() {
     assert_eq!(after["status"], "cancelled", "{after}");
     let again = refused(&cli(&svc.base, &["runs", "cancel", &run_id], &[]));
     assert!(again.contains("HTTP 409 conflict"), "{again}");
+    let unknown = refused(&cli(
+        &svc.base,
+        &["runs", "restart", &run_id, "--from-step", "nope"],
+        &[],
+    ));
+    assert!(
+        unknown.contains("last-day, snapshot") && unknown.contains("unknown-step"),
+        "{unknown}"
+    );
+    let restarted = json(&cli(
+        &svc.base,
+        &[
+            "runs",
+            "restart",
+            &run_id,
+            "--from-step",
+            "last-day",
+            "--json",
+        ],
+        &[],
+    ));
+    assert_eq!(restarted["generation"], 1, "{restarted}");
+    svc.wait_run(&run_id, Duration::from_secs(30), |r| {
+        r["status"] == "waiting"
+    })
+    .await;
     let bad = refused(&cli(&svc.base, &["runs", "show", "not-a-run"], &[]));
     assert!(bad.contains("HTTP 400 bad-run-id"), "{bad}");
 }
@@ -268,6 +326,20 @@ async fn a_bulk_file_makes_one_run_per_user_and_a_rerun_of_the_batch_makes_none(
         "{again:#}"
     );
     assert_eq!(runs(&svc).await.len(), 2, "the same batch makes no new run");
+    let page = json(&cli(
+        &svc.base,
+        &["runs", "list", "--limit", "1", "--json"],
+        &[],
+    ));
+    assert_eq!(page["runs"].as_array().unwrap().len(), 1);
+    assert!(page["next"].is_string(), "{page}");
+    let all = json(&cli(
+        &svc.base,
+        &["runs", "list", "--limit", "1", "--all", "--json"],
+        &[],
+    ));
+    assert_eq!(all["runs"].as_array().unwrap().len(), 2, "{all}");
+    assert_eq!(all["next"], Value::Null);
     // Without --batch-id a fresh batch is made and named on stderr.
     let fresh = cli(&svc.base, &[&base[..], &["--yes"]].concat(), &[]);
     assert!(

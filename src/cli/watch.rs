@@ -79,6 +79,16 @@ fn changes(runs: &[Value], seen: &mut HashMap<String, String>) -> Vec<String> {
 
 /// Erases the `drawn` lines of the previous frame and draws the current one.
 fn redraw(runs: &[Value], drawn: usize) -> usize {
+    let (frame, lines) = frame(runs, drawn);
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(frame.as_bytes());
+    let _ = err.flush();
+    lines
+}
+
+/// The text of a frame (cursor up over the previous one, each line cleared before it is
+/// written) and how many lines it has.
+fn frame(runs: &[Value], drawn: usize) -> (String, usize) {
     let mut frame = String::new();
     if drawn > 0 {
         frame.push_str(&format!("\x1b[{drawn}A"));
@@ -90,10 +100,7 @@ fn redraw(runs: &[Value], drawn: usize) -> usize {
             lines += 1;
         }
     }
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(frame.as_bytes());
-    let _ = err.flush();
-    lines
+    (frame, lines)
 }
 
 #[cfg(test)]
@@ -126,5 +133,21 @@ mod tests {
             vec!["leaver/disable succeeded", "leaver run r1 succeeded"]
         );
         assert!(has_ended(&run("succeeded", "succeeded")));
+    }
+
+    #[test]
+    fn a_frame_moves_up_over_the_previous_one() {
+        let run = json!({"id": "r1", "workflow": "leaver", "status": "waiting",
+            "wakeAt": "2030-01-02T00:00:00Z", "waitReason": {"kind": "timer"},
+            "steps": [{"id": "last-day", "status": "waiting"}]});
+        let (first, n) = frame(std::slice::from_ref(&run), 0);
+        assert_eq!(n, 2);
+        assert!(first.starts_with("\x1b[2Kleaver/last-day"), "{first:?}");
+        assert!(
+            first.contains("waiting until 2030-01-02 00:00:00 (timer)\n"),
+            "{first:?}"
+        );
+        let (second, _) = frame(&[run], n);
+        assert!(second.starts_with("\x1b[2A\x1b[2K"), "{second:?}");
     }
 }
