@@ -1,15 +1,18 @@
 //! `submit --wait`: polls each run (about every 500 ms) until it ends and shows progress on
 //! stderr. On a terminal the step list is redrawn in place; otherwise one line per change.
+//! Losing the service for up to about a minute (a restart) does not end the wait.
 
 use super::run_view::waiting_for;
 use super::table::cell;
-use crate::api::client::AdminClient;
+use crate::api::client::{AdminClient, ClientError};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 const POLL: Duration = Duration::from_millis(500);
+/// Polls in a row that may fail to reach the service (about a minute) before giving up.
+const MAX_LOST_POLLS: u32 = 120;
 const ENDED: [&str; 4] = ["succeeded", "failed", "blocked", "cancelled"];
 
 pub fn has_ended(run: &Value) -> bool {
@@ -21,11 +24,24 @@ pub async fn wait_runs(client: &AdminClient, ids: &[String]) -> anyhow::Result<V
     let terminal = std::io::stderr().is_terminal();
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut drawn = 0usize;
+    let mut lost = 0u32;
     loop {
-        let mut runs = Vec::with_capacity(ids.len());
-        for id in ids {
-            runs.push(client.run(id).await?);
-        }
+        let runs = match poll(client, ids).await {
+            Ok(runs) => {
+                lost = 0;
+                runs
+            }
+            // The service restarting (or a network blip) does not end the wait at once.
+            Err(e @ ClientError::Unreachable { .. }) if lost < MAX_LOST_POLLS => {
+                if lost == 0 {
+                    eprintln!("offboard: {e}; still trying");
+                }
+                lost += 1;
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         if terminal {
             drawn = redraw(&runs, drawn);
         } else {
@@ -38,6 +54,14 @@ pub async fn wait_runs(client: &AdminClient, ids: &[String]) -> anyhow::Result<V
         }
         tokio::time::sleep(POLL).await;
     }
+}
+
+async fn poll(client: &AdminClient, ids: &[String]) -> Result<Vec<Value>, ClientError> {
+    let mut runs = Vec::with_capacity(ids.len());
+    for id in ids {
+        runs.push(client.run(id).await?);
+    }
+    Ok(runs)
 }
 
 /// The state lines of a run: one per step, then what it waits for or why it ended.
