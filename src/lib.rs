@@ -17,7 +17,7 @@
 //! | [`tenant`] | the tenant trait and domain types; `sim` in memory, `graph` over HTTP | — |
 //! | [`store`] | sled: runs, journal, dedup, timers, outbox, AMQP attempt counts (the only sled user) | — |
 //! | [`ingress`] | AMQP: topology, consume, decode, dead-letter, reconnect (the only lapin user) | sled, axum, reqwest |
-//! | [`api`] | HTTP servers: `sim_graph`, the simulated tenant over the Microsoft 365 HTTP API (the only axum user) | — |
+//! | [`api`] | HTTP: the admin API and `sim_graph` servers (the only axum user); `client`, the admin API's client for the commands | — |
 //! | [`signature`] | HMAC-SHA256 event signatures (`x-offboard-signature`) | — |
 //! | [`health`] | readiness of the service's dependencies | — |
 //! | [`cli`] | one file per subcommand | — |

@@ -24,6 +24,18 @@ enum Command {
     Serve(cli::serve::ServeArgs),
     /// Serve a simulated tenant over the Microsoft 365 HTTP API (a sandbox for OFFBOARD_TENANT=graph).
     SimGraph(cli::sim_graph::SimGraphArgs),
+    /// Submit an event (or one per user, in bulk) to the running service; --wait follows it.
+    Submit(cli::submit::SubmitArgs),
+    /// List, show, restart, cancel or approve runs.
+    Runs(cli::runs::RunsArgs),
+    /// What an event would do, without doing it.
+    Plan(cli::plan::PlanArgs),
+    /// The tenant's license plans with enabled, consumed and free units.
+    Licenses(cli::licenses::LicensesArgs),
+    /// The service's workflows with their triggers and steps.
+    Workflows(cli::workflows::WorkflowsArgs),
+    /// The state of the mass-offboarding quarantine.
+    Quarantine(cli::quarantine::QuarantineArgs),
     /// Load and check every workflow file; report every problem with file and line.
     Validate {
         /// Directory of workflow files.
@@ -37,6 +49,12 @@ fn main() -> ExitCode {
     // The demo reports blocked runs itself; a service logs them as warnings.
     let default_level = match args.command {
         Command::Demo(_) | Command::Validate { .. } => "error",
+        Command::Submit(_)
+        | Command::Runs(_)
+        | Command::Plan(_)
+        | Command::Licenses(_)
+        | Command::Workflows(_)
+        | Command::Quarantine(_) => "error",
         Command::SimGraph(_) => "warn",
         Command::Serve(_) => "info",
     };
@@ -49,6 +67,12 @@ fn main() -> ExitCode {
         .init();
     let result = match args.command {
         Command::Validate { dir } => cli::validate::run(&dir),
+        Command::Submit(a) => block_on(cli::submit::run(a)),
+        Command::Runs(a) => block_on(cli::runs::run(a)),
+        Command::Plan(a) => block_on(cli::plan::run(a)),
+        Command::Licenses(a) => block_on(cli::licenses::run(a)),
+        Command::Workflows(a) => block_on(cli::workflows::run(a)),
+        Command::Quarantine(a) => block_on(cli::quarantine::run(a)),
         Command::SimGraph(a) => match tokio::runtime::Runtime::new() {
             Ok(rt) => rt.block_on(cli::sim_graph::run(a)),
             Err(e) => Err(e.into()),
@@ -69,4 +93,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs a command on a small runtime (the API commands only wait on HTTP).
+fn block_on(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(fut)
 }

@@ -40,7 +40,15 @@ pub async fn submit(
             format!("{e}; send a CloudEvents 1.0 event in structured JSON (README \"Events\")"),
         )
     })?;
-    let submission = st.engine.submit(event).await?;
+    // A refused event is 422 whatever the engine's reason (e.g. `ops.run.cancel` of an
+    // unknown run): the request itself was well-formed and the route exists.
+    let submission = st.engine.submit(event).await.map_err(|e| {
+        if e.is_client_error() {
+            AdminError::new(StatusCode::UNPROCESSABLE_ENTITY, "rejected", e.to_string())
+        } else {
+            AdminError::from(e)
+        }
+    })?;
     let status = if submission.duplicate {
         StatusCode::OK
     } else {

@@ -1,7 +1,7 @@
 //! The router (routes, JSON fallbacks, the token check around everything) and [`serve`].
 
 use super::state::AdminState;
-use super::{auth, error, events, licenses, probes, quarantine, runs, users};
+use super::{auth, control, error, events, licenses, probes, quarantine, runs, users, workflows};
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
@@ -21,6 +21,10 @@ pub fn router(state: AdminState) -> Router {
         .route("/api/v1/quarantine/cancel", post(quarantine::cancel))
         .route("/api/v1/users", get(users::list))
         .route("/api/v1/licenses", get(licenses::list))
+        .route("/api/v1/runs/{id}/restart", post(control::restart))
+        .route("/api/v1/runs/{id}/cancel", post(control::cancel))
+        .route("/api/v1/runs/{id}/approve", post(control::approve))
+        .route("/api/v1/workflows", get(workflows::list))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(from_fn_with_state(state.clone(), auth::require_token))
