@@ -41,6 +41,7 @@ pub async fn submit(
         )
     })?;
     let submission = st.engine.submit(event).await?;
+    st.metrics.event_consumed("http", submission.duplicate);
     let status = if submission.duplicate {
         StatusCode::OK
     } else {

@@ -6,6 +6,7 @@ mod auth;
 mod error;
 mod events;
 mod list_query;
+mod metrics;
 mod probes;
 mod runs;
 mod server;
