@@ -221,7 +221,10 @@ async fn a_throttled_call_and_a_step_retry_show_in_the_scrape_and_runs_by_status
         assert_eq!(sample(&all, &key), n, "{key}");
     }
     assert_eq!(
-        sample(&all, r#"offboard_runs{workflow="disable-only",status="succeeded"}"#),
+        sample(
+            &all,
+            r#"offboard_runs{workflow="disable-only",status="succeeded"}"#
+        ),
         2.0
     );
     assert_eq!(sample(&all, "offboard_timers_pending"), 0.0);
@@ -318,8 +321,7 @@ fn serve_with_json_logs_writes_only_json_lines_and_readiness_has_the_tenant() {
                     .json()
                     .await
                     .unwrap();
-                if ready["checks"]["tenant"]["ok"] == true
-                    || tokio::time::Instant::now() > deadline
+                if ready["checks"]["tenant"]["ok"] == true || tokio::time::Instant::now() > deadline
                 {
                     let scrape = http
                         .get(format!("{base}/metrics"))
@@ -347,7 +349,10 @@ fn serve_with_json_logs_writes_only_json_lines_and_readiness_has_the_tenant() {
     let tenant = &ready["checks"]["tenant"];
     assert_eq!(tenant["ok"], true, "{ready}");
     assert!(
-        tenant["detail"].as_str().unwrap().contains("licenses were listed"),
+        tenant["detail"]
+            .as_str()
+            .unwrap()
+            .contains("licenses were listed"),
         "{ready}"
     );
     assert!(
@@ -357,8 +362,8 @@ fn serve_with_json_logs_writes_only_json_lines_and_readiness_has_the_tenant() {
 
     assert!(lines.len() > 3, "{lines:?}");
     for line in &lines {
-        let v: Value = serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        let v: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
         assert!(v["level"].is_string(), "no level: {line}");
         assert!(v["timestamp"].is_string(), "no timestamp: {line}");
     }
