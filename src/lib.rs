@@ -20,6 +20,7 @@
 //! | [`api`] | HTTP: the admin API and `sim_graph` servers (the only axum user); `client`, the admin API's client for the commands | — |
 //! | [`signature`] | HMAC-SHA256 event signatures (`x-offboard-signature`) | — |
 //! | [`health`] | readiness of the service's dependencies | — |
+//! | [`metrics`] | Prometheus registry and text format, the `Metrics` handle, the tenant watch | sled, lapin, axum, reqwest |
 //! | [`cli`] | one file per subcommand | — |
 
 pub mod api;
@@ -31,6 +32,7 @@ pub mod event;
 pub mod health;
 pub mod ids;
 pub mod ingress;
+pub mod metrics;
 pub mod signature;
 pub mod steps;
 pub mod store;

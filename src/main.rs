@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use offboard::cli;
+use offboard::cli::logging::{self, LogFormat};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,6 +13,9 @@ use std::process::ExitCode;
     about = "Durable joiner / mover / leaver workflows for Microsoft 365"
 )]
 struct Cli {
+    /// Log lines on stderr as text or as one JSON object per line.
+    #[arg(long, global = true, env = "OFFBOARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -58,13 +62,7 @@ fn main() -> ExitCode {
         Command::SimGraph(_) => "warn",
         Command::Serve(_) => "info",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("OFFBOARD_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    logging::init(args.log_format, default_level);
     let result = match args.command {
         Command::Validate { dir } => cli::validate::run(&dir),
         Command::Submit(a) => block_on(cli::submit::run(a)),
@@ -89,7 +87,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("offboard: {e:#}");
+            logging::report_error(&format!("offboard: {e:#}"));
             ExitCode::FAILURE
         }
     }

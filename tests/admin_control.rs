@@ -55,6 +55,7 @@ impl Api {
     async fn start(workflows: Vec<offboard::workflow::Workflow>) -> Api {
         let env = TestEnv::start(workflows, example_tenant()).await;
         let app = router(AdminState {
+            metrics: offboard::metrics::Metrics::new(),
             engine: env.engine.clone(),
             health: Health::new(),
             event_key: None,

@@ -409,6 +409,7 @@ async fn the_quarantine_api_shows_approves_and_cancels_held_runs() {
     )
     .await;
     let state = offboard::api::admin::AdminState {
+        metrics: offboard::metrics::Metrics::new(),
         engine: env.engine.clone(),
         health: offboard::health::Health::new(),
         event_key: None,

@@ -1,6 +1,6 @@
-//! The command-line interface: one file per subcommand. `serve`, `demo`, `sim-graph` and
-//! `validate` run locally; the rest talk to a running service through its admin API
-//! (`remote` resolves where and how).
+//! The command-line interface: one file per subcommand, plus the logging set-up they share.
+//! `serve`, `demo`, `sim-graph` and `validate` run locally; the rest talk to a running
+//! service through its admin API (`remote` resolves where and how).
 
 mod accounts;
 mod bulk;
@@ -8,6 +8,7 @@ pub mod demo;
 mod demo_report;
 mod event_build;
 pub mod licenses;
+pub mod logging;
 pub mod plan;
 pub mod quarantine;
 pub mod remote;

@@ -49,6 +49,7 @@ pub async fn submit(
             AdminError::from(e)
         }
     })?;
+    st.metrics.event_consumed("http", submission.duplicate);
     let status = if submission.duplicate {
         StatusCode::OK
     } else {

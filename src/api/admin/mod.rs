@@ -9,6 +9,7 @@ mod error;
 mod events;
 mod licenses;
 mod list_query;
+mod metrics;
 mod probes;
 mod quarantine;
 mod runs;

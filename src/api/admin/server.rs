@@ -1,7 +1,9 @@
 //! The router (routes, JSON fallbacks, the token check around everything) and [`serve`].
 
 use super::state::AdminState;
-use super::{auth, control, error, events, licenses, probes, quarantine, runs, users, workflows};
+use super::{
+    auth, control, error, events, licenses, metrics, probes, quarantine, runs, users, workflows,
+};
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
@@ -13,6 +15,7 @@ pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/healthz", get(probes::healthz))
         .route("/readyz", get(probes::readyz))
+        .route("/metrics", get(metrics::scrape))
         .route("/api/v1/events", post(events::submit))
         .route("/api/v1/runs", get(runs::list))
         .route("/api/v1/runs/{id}", get(runs::show))
