@@ -92,7 +92,7 @@ pub async fn not_found(method: Method, uri: Uri) -> AdminError {
         StatusCode::NOT_FOUND,
         "not-found",
         format!(
-            "no route for {method} {}; the API serves /healthz, /readyz, /api/v1/events, /api/v1/runs[/{{id}}[/restart|/cancel|/approve]] and /api/v1/workflows",
+            "no route for {method} {}; the API serves /healthz, /readyz, /metrics, /api/v1/events, /api/v1/runs[/{{id}}[/restart|/cancel|/approve]], /api/v1/workflows, /api/v1/plan, /api/v1/users, /api/v1/licenses and /api/v1/quarantine[/approve|/cancel] (README: Admin HTTP API)",
             uri.path()
         ),
     )
