@@ -17,9 +17,10 @@
 //! | [`tenant`] | the tenant trait and domain types; `sim` in memory, `graph` over HTTP, `ReadOnly` for plans | — |
 //! | [`store`] | sled: runs, journal, dedup, timers, outbox, AMQP attempt counts (the only sled user) | — |
 //! | [`ingress`] | AMQP: topology, consume, decode, dead-letter, reconnect (the only lapin user) | sled, axum, reqwest |
-//! | [`api`] | HTTP servers: `sim_graph`, the simulated tenant over the Microsoft 365 HTTP API (the only axum user) | — |
+//! | [`api`] | HTTP: the admin API and `sim_graph` servers (the only axum user); `client`, the admin API's client for the commands | — |
 //! | [`signature`] | HMAC-SHA256 event signatures (`x-offboard-signature`) | — |
 //! | [`health`] | readiness of the service's dependencies | — |
+//! | [`metrics`] | Prometheus registry and text format, the `Metrics` handle, the tenant watch | sled, lapin, axum, reqwest |
 //! | [`cli`] | one file per subcommand | — |
 
 pub mod api;
@@ -31,6 +32,7 @@ pub mod event;
 pub mod health;
 pub mod ids;
 pub mod ingress;
+pub mod metrics;
 pub mod signature;
 pub mod steps;
 pub mod store;

@@ -48,6 +48,7 @@ impl Api {
             health: health.clone(),
             event_key: key.and_then(EventKey::new),
             admin_token: token.map(str::to_string),
+            metrics: offboard::metrics::Metrics::new(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

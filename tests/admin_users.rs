@@ -25,6 +25,7 @@ impl Api {
     async fn start() -> Api {
         let env = TestEnv::start(repo_workflows(), example_tenant()).await;
         let state = AdminState {
+            metrics: offboard::metrics::Metrics::new(),
             engine: env.engine.clone(),
             health: Health::new(),
             event_key: None,

@@ -409,6 +409,7 @@ async fn the_quarantine_api_shows_approves_and_cancels_held_runs() {
     )
     .await;
     let state = offboard::api::admin::AdminState {
+        metrics: offboard::metrics::Metrics::new(),
         engine: env.engine.clone(),
         health: offboard::health::Health::new(),
         event_key: None,
@@ -466,4 +467,47 @@ async fn the_quarantine_api_shows_approves_and_cancels_held_runs() {
     }
     let (_, body) = call(&state, "GET", "/api/v1/quarantine", Some("secret")).await;
     assert_eq!(body["active"], false);
+}
+
+#[tokio::test]
+async fn the_share_of_the_tenant_trips_the_quarantine_with_its_floor_of_ten_people() {
+    let env = TestEnv::start_configured(
+        repo_workflows(),
+        example_tenant(),
+        None,
+        None,
+        |c: &mut EngineConfig| {
+            c.quarantine = QuarantinePolicy {
+                threshold: 0,
+                percent: 10.0,
+                window: Duration::from_secs(3600),
+            };
+        },
+    )
+    .await;
+    // 10 % of the example tenant's 15 users is 2 people; the floor makes it 10. The count
+    // comes from the tenant (count_users) once the engine runs.
+    for _ in 0..400 {
+        if env.engine.quarantine().unwrap().threshold.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(env.engine.quarantine().unwrap().threshold, Some(10));
+    let later = json!({"lastWorkingDay": "2026-12-31"});
+    for i in 0..10 {
+        env.submit_one(
+            &format!("p{i}"),
+            "hr.leaver",
+            &format!("p{i}@contoso.com"),
+            later.clone(),
+        )
+        .await;
+    }
+    assert!(!env.engine.quarantine().unwrap().active);
+    env.submit_one("p10", "hr.leaver", "p10@contoso.com", later)
+        .await;
+    let view = env.engine.quarantine().unwrap();
+    assert!(view.active);
+    assert_eq!(view.count, 11);
 }

@@ -409,6 +409,7 @@ async fn api() -> (TestEnv, String, oneshot::Sender<()>) {
         health: Health::new(),
         event_key: None,
         admin_token: Some("secret".into()),
+        metrics: offboard::metrics::Metrics::new(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -11,10 +11,11 @@ use crate::config::{Config, redact_url};
 use crate::engine::{Engine, EngineConfig, JsonlSink, OutcomeSink, Registry, drain_outbox};
 use crate::health::Health;
 use crate::ingress::{self, AmqpOutcomes, IngressConfig, PoisonCounters, Topology};
+use crate::metrics::{Metrics, tenant_watch};
 use crate::signature::EventKey;
 use crate::steps::StepEnv;
 use crate::store::Store;
-use crate::tenant::graph::GraphTenant;
+use crate::tenant::graph::{GraphConfig, GraphTenant};
 use crate::tenant::sim::SimTenant;
 use crate::tenant::{CallRetry, Retrying, Tenant};
 use anyhow::{Context, bail};
@@ -47,10 +48,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
     let store = Store::open(&data_dir)?;
-    let (tenant, clock) = tenant(&cfg, &data_dir)?;
+    let metrics = Metrics::new();
+    let (tenant, clock) = tenant(&cfg, &data_dir, &metrics)?;
     let mut engine_config = EngineConfig::new(StepEnv {
         backup_dir: cfg.backup_dir(),
     });
+    engine_config.metrics = metrics.clone();
     if let Some(n) = cfg.concurrency {
         engine_config.concurrency = n.max(1);
     }
@@ -59,7 +62,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let engine = Engine::new(
         store.clone(),
         Registry::new(workflows),
-        tenant,
+        tenant.clone(),
         clock,
         engine_config,
     );
@@ -93,7 +96,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         health: health.clone(),
         event_key: event_key.clone(),
         admin_token: cfg.admin_token.clone(),
+        metrics: metrics.clone(),
     };
+    tasks.push(tokio::spawn({
+        let (metrics, health, stop) = (metrics.clone(), health.clone(), stopped(&stop_rx));
+        let every = tenant_watch::TENANT_REFRESH;
+        async move { tenant_watch::run(&*tenant, &metrics, &health, every, stop).await }
+    }));
     tasks.push(tokio::spawn({
         let stop = stopped(&stop_rx);
         async move {
@@ -112,7 +121,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             config.topology = topology.clone();
             config.event_key = event_key.clone();
             config.connection_name = format!("offboard-ingress@{}", hostname());
+            config.metrics = metrics.clone();
             let counters = Arc::new(PoisonCounters::default());
+            metrics.watch_dead_letters(counters.clone());
             let (engine, ingress_health, stop) =
                 (engine.clone(), health.clone(), stopped(&stop_rx));
             tasks.push(tokio::spawn(async move {
@@ -142,7 +153,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         async move { drain_outbox(store, sink.as_ref(), stop).await }
     });
     // Tests and scripts read this line to find the port (`127.0.0.1:0` picks a free one).
-    eprintln!("offboard: admin API listening on http://{local}");
+    super::logging::announce(&format!("offboard: admin API listening on http://{local}"));
 
     let signal = termination().await;
     info!(
@@ -176,11 +187,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 /// The simulated tenant (default; its state persists in the data directory so a restart
 /// continues with the same tenant) or Microsoft 365 through the Graph connector.
-fn tenant(cfg: &Config, data_dir: &Path) -> anyhow::Result<(Arc<dyn Tenant>, Arc<dyn Clock>)> {
+fn tenant(
+    cfg: &Config,
+    data_dir: &Path,
+    metrics: &Metrics,
+) -> anyhow::Result<(Arc<dyn Tenant>, Arc<dyn Clock>)> {
     match cfg.tenant.as_deref().unwrap_or("sim") {
         "graph" => {
             // The connector retries, throttles and honours Retry-After itself.
-            let graph = GraphTenant::from_config(cfg)?;
+            let graph = GraphTenant::with_metrics(GraphConfig::from_config(cfg)?, metrics.clone())?;
             Ok((Arc::new(graph), Arc::new(SystemClock)))
         }
         _ => {
@@ -193,8 +208,9 @@ fn tenant(cfg: &Config, data_dir: &Path) -> anyhow::Result<(Arc<dyn Tenant>, Arc
             })?;
             let sim = SimTenant::persistent(&data_dir.join("sim-tenant.json"), scenario)?;
             let clock = sim.clock();
-            let tenant: Arc<dyn Tenant> =
-                Arc::new(Retrying::new(Arc::new(sim), CallRetry::default()));
+            let tenant: Arc<dyn Tenant> = Arc::new(
+                Retrying::new(Arc::new(sim), CallRetry::default()).with_metrics(metrics.clone()),
+            );
             Ok((tenant, Arc::new(clock)))
         }
     }

@@ -6,11 +6,12 @@ use super::registry::Registry;
 use super::run::{AttemptRecord, RunRecord, RunStatus};
 use crate::clock::Clock;
 use crate::ids::{EventId, RunId};
+use crate::metrics::{Metrics, StoreFigures};
 use crate::steps::{Protection, StepEnv};
 use crate::store::Store;
 use crate::tenant::Tenant;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,6 +30,8 @@ pub struct EngineConfig {
     pub quarantine: QuarantinePolicy,
     /// Accounts leaver runs never offboard automatically (none unless configured).
     pub protection: Protection,
+    /// Step durations and retries are recorded here.
+    pub metrics: Metrics,
 }
 
 impl EngineConfig {
@@ -40,6 +43,7 @@ impl EngineConfig {
             schedule_poll: Duration::from_secs(1),
             quarantine: QuarantinePolicy::off(),
             protection: Protection::default(),
+            metrics: Metrics::new(),
         }
     }
 }
@@ -193,6 +197,29 @@ impl Engine {
             out.push(r);
         }
         Ok(out)
+    }
+
+    /// What a metrics scrape reads from the store: runs by workflow and status (every
+    /// current workflow with every status, 0 when none), the outbox backlog, pending timers.
+    /// Reads every run's workflow and status: call it off the async threads.
+    pub fn store_figures(&self) -> EngineResult<StoreFigures> {
+        let mut counts: BTreeMap<(String, &'static str), u64> = BTreeMap::new();
+        for ((workflow, status), n) in self.inner.store.run_counts()? {
+            counts.insert((workflow, status.as_str()), n);
+        }
+        for wf in self.inner.registry.current() {
+            for status in RunStatus::ALL {
+                counts
+                    .entry((wf.name.clone(), status.as_str()))
+                    .or_insert(0);
+            }
+        }
+        let runs = counts.into_iter().map(|((w, s), n)| (w, s, n)).collect();
+        Ok(StoreFigures {
+            runs,
+            outbox_backlog: self.inner.store.outbox_len(),
+            timers_pending: self.inner.store.timer_count(),
+        })
     }
 
     /// Step transitions recorded since start (benchmarks).

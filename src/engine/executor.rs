@@ -298,6 +298,7 @@ impl Inner {
             env: &self.config.step_env,
             ledger: &ledger,
         };
+        let clock = tokio::time::Instant::now();
         let outcome = match guard_stop {
             Some(stop) => stop,
             None => {
@@ -315,6 +316,9 @@ impl Inner {
             }
         };
         debug!(attempt, ?outcome, "Step attempt finished.");
+        let seconds = clock.elapsed().as_secs_f64();
+        let metrics = &self.config.metrics;
+        metrics.step_attempt(&run.workflow, action.name(), outcome.kind(), seconds);
 
         // Checkpoint after.
         let now = self.now();
@@ -382,6 +386,7 @@ impl Inner {
                     .delay(failures)
                     .max(after.unwrap_or(Duration::ZERO));
                 warn!(attempt, delay_ms = delay.as_millis() as u64, reason = %reason, "Step will be retried.");
+                metrics.step_retry(&run.workflow, action.name());
                 rec.outcome = "retry".into();
                 rec.message = Some(reason.clone());
                 batch.put_attempt(&run.id, idx, &rec);

@@ -279,6 +279,30 @@ impl Inner {
     }
 }
 
+/// Keeps the tenant's user count (for the percentage limit) fresh: at start, then every 15
+/// minutes (a minute after a failure). Returns at once when no percentage is configured.
+pub(super) async fn tenant_size_loop(engine: Engine) {
+    if engine.inner.config.quarantine.percent <= 0.0 {
+        return;
+    }
+    loop {
+        if engine.inner.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        let pause = match engine.inner.tenant.count_users().await {
+            Ok(n) => {
+                engine.set_tenant_users(n);
+                Duration::from_secs(15 * 60)
+            }
+            Err(e) => {
+                warn!(error = %e, "Counting the tenant's users failed; the quarantine's percentage limit uses the last count (or none) until the next try.");
+                Duration::from_secs(60)
+            }
+        };
+        tokio::time::sleep(pause).await;
+    }
+}
+
 impl Engine {
     /// Tells the quarantine how many users the tenant has (for its percentage limit).
     pub fn set_tenant_users(&self, n: u64) {

@@ -24,6 +24,16 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    pub const ALL: [RunStatus; 7] = [
+        RunStatus::Pending,
+        RunStatus::Running,
+        RunStatus::Waiting,
+        RunStatus::Succeeded,
+        RunStatus::Failed,
+        RunStatus::Blocked,
+        RunStatus::Cancelled,
+    ];
+
     pub fn is_terminal(self) -> bool {
         matches!(
             self,

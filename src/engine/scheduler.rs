@@ -29,12 +29,14 @@ impl Engine {
         let dispatcher = tokio::spawn(dispatch(inner.clone(), rx));
         let timers = tokio::spawn(timer_loop(inner.clone()));
         let schedules = tokio::spawn(schedule_loop(self.clone()));
+        let tenant_size = tokio::spawn(super::quarantine::tenant_size_loop(self.clone()));
         shutdown.await;
         inner.stopping.store(true, Ordering::SeqCst);
         inner.timer_wake.notify_one();
         dispatcher.abort();
         timers.abort();
         schedules.abort();
+        tenant_size.abort();
         let _ = dispatcher.await;
         let _ = timers.await;
         let _ = schedules.await;

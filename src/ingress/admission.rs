@@ -170,6 +170,7 @@ async fn settle(
     let r = match result {
         Ok(sub) => {
             debug!(event_id = %sub.event_id, duplicate = sub.duplicate, "Event accepted.");
+            s.config.metrics.event_consumed("amqp", sub.duplicate);
             s.ack(d, key).await
         }
         Err(e) if e.is_client_error() => {

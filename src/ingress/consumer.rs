@@ -11,6 +11,7 @@ use super::topology::Topology;
 use crate::engine::Engine;
 use crate::event::CloudEvent;
 use crate::health::Health;
+use crate::metrics::Metrics;
 use crate::signature::EventKey;
 use futures_lite::StreamExt;
 use lapin::message::Delivery;
@@ -41,6 +42,8 @@ pub struct IngressConfig {
     pub connection_name: String,
     /// When set, messages without a valid `x-offboard-signature` are dead-lettered.
     pub event_key: Option<EventKey>,
+    /// Accepted events are counted here (`offboard_events_consumed_total{source="amqp"}`).
+    pub metrics: Metrics,
 }
 
 impl IngressConfig {
@@ -53,6 +56,7 @@ impl IngressConfig {
             max_attempts: 5,
             connection_name: "offboard-ingress".into(),
             event_key: None,
+            metrics: Metrics::new(),
         }
     }
 }

@@ -64,6 +64,26 @@ impl PoisonCounters {
     }
 }
 
+/// The counts under the reason codes of the `x-offboard-reason` header.
+impl crate::metrics::ReasonCounts for PoisonCounters {
+    fn reason_counts(&self) -> Vec<(&'static str, u64)> {
+        [
+            ("invalid-json", &self.invalid_json),
+            ("missing-attribute", &self.missing_attribute),
+            ("invalid-attribute", &self.invalid_attribute),
+            ("unknown-type", &self.unknown_type),
+            ("oversized", &self.oversized),
+            ("rejected-by-engine", &self.rejected_by_engine),
+            ("too-many-attempts", &self.too_many_attempts),
+            ("unsigned", &self.unsigned),
+            ("bad-signature", &self.bad_signature),
+        ]
+        .into_iter()
+        .map(|(reason, c)| (reason, c.load(Ordering::Relaxed)))
+        .collect()
+    }
+}
+
 /// Publishes `delivery` to the dead-letter exchange with the reason and waits for the
 /// broker's confirm. Returns whether the broker took it; the caller acks the original only
 /// then.

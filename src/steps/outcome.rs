@@ -94,6 +94,18 @@ pub enum StepOutcome {
 }
 
 impl StepOutcome {
+    /// The journal's name for this kind of outcome (the `outcome` label of step metrics):
+    /// `done`, `poll`, `retry`, `failed`, `blocked`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StepOutcome::Done(_) => "done",
+            StepOutcome::WaitUntil { .. } => "poll",
+            StepOutcome::Retry { .. } => "retry",
+            StepOutcome::Failed { .. } => "failed",
+            StepOutcome::Blocked { .. } => "blocked",
+        }
+    }
+
     /// Run the step again at `until` (nothing changed, nothing to publish).
     pub fn wait(until: DateTime<Utc>, reason: impl Into<String>) -> Self {
         StepOutcome::WaitUntil {

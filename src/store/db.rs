@@ -6,8 +6,9 @@ use super::codec::{VERSION, decode};
 use super::error::{StoreError, StoreResult};
 use super::flusher::Flusher;
 use super::keys;
-use crate::engine::{AttemptRecord, EventRecord, Outcome, RunRecord};
+use crate::engine::{AttemptRecord, EventRecord, Outcome, RunRecord, RunStatus};
 use crate::ids::RunId;
+use std::collections::HashMap;
 use std::path::Path;
 
 /// sled's page cache. Waiting runs live on disk, not in memory, so a small cache keeps RSS
@@ -175,6 +176,23 @@ impl Store {
             let (_, v) = item?;
             decode("run", &v)
         })
+    }
+
+    /// Runs by (workflow, status). Decodes only those two fields of each run (the metrics
+    /// scrape; benches/metrics.rs measures it).
+    pub fn run_counts(&self) -> StoreResult<HashMap<(String, RunStatus), u64>> {
+        #[derive(serde::Deserialize)]
+        struct Head {
+            workflow: String,
+            status: RunStatus,
+        }
+        let mut out: HashMap<(String, RunStatus), u64> = HashMap::new();
+        for item in self.tree.scan_prefix([keys::RUN]) {
+            let (_, v) = item?;
+            let h: Head = decode("run", &v)?;
+            *out.entry((h.workflow, h.status)).or_default() += 1;
+        }
+        Ok(out)
     }
 
     /// Runs marked runnable (resumed after a restart).

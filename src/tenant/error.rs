@@ -107,6 +107,18 @@ impl TenantError {
         )
     }
 
+    /// The service pushed back: a 429, or a 503 (transient) with a Retry-After. What
+    /// `offboard_tenant_throttled_total` counts.
+    pub fn is_throttling(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::Throttled { .. }
+                | ErrorKind::Transient {
+                    retry_after: Some(_)
+                }
+        )
+    }
+
     /// The delay the service asked for, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self.kind {

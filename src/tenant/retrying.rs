@@ -10,6 +10,7 @@ use super::query::UserQuery;
 use super::subscriptions::{CompanySubscription, PartnerSubscription};
 use super::types::*;
 use crate::ids::{DriveId, GroupId, SkuId, UserId};
+use crate::metrics::Metrics;
 use async_trait::async_trait;
 use std::future::Future;
 use std::sync::Arc;
@@ -39,14 +40,25 @@ impl Default for CallRetry {
 pub struct Retrying {
     inner: Arc<dyn Tenant>,
     policy: CallRetry,
+    metrics: Option<Metrics>,
 }
 
 impl Retrying {
     pub fn new(inner: Arc<dyn Tenant>, policy: CallRetry) -> Self {
-        Retrying { inner, policy }
+        Retrying {
+            inner,
+            policy,
+            metrics: None,
+        }
     }
 
-    async fn call<T, F, Fut>(&self, f: F) -> TenantResult<T>
+    /// Counts the inner tenant's throttling in `offboard_tenant_throttled_total`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    async fn call<T, F, Fut>(&self, method: &str, f: F) -> TenantResult<T>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = TenantResult<T>>,
@@ -54,7 +66,13 @@ impl Retrying {
         let mut backoff = self.policy.backoff;
         let mut tries = 1;
         loop {
-            match f().await {
+            let result = f().await;
+            if let (Err(e), Some(m)) = (&result, &self.metrics)
+                && e.is_throttling()
+            {
+                m.tenant_throttled(api_family(method));
+            }
+            match result {
                 Err(e) if e.is_retryable() && tries < self.policy.tries => {
                     let wait = e.retry_after().unwrap_or(backoff).min(self.policy.max_wait);
                     tracing::debug!(error = %e, wait_ms = wait.as_millis() as u64, "Tenant call will be retried.");
@@ -68,6 +86,20 @@ impl Retrying {
     }
 }
 
+/// The API family a trait method calls in Microsoft 365 (the Graph connector's services).
+fn api_family(method: &str) -> &'static str {
+    match method {
+        "get_partner_subscription" | "update_partner_subscription" => "partner_center",
+        m if m.contains("mailbox")
+            || m == "set_forwarding"
+            || m == "set_hidden_from_address_lists" =>
+        {
+            "exchange"
+        }
+        _ => "graph",
+    }
+}
+
 /// Forwards each trait method through [`Retrying::call`].
 macro_rules! forward {
     ($( $kind:ident fn $name:ident(&self $(, $arg:ident : $ty:ty)*) -> $ret:ty; )*) => {
@@ -75,7 +107,7 @@ macro_rules! forward {
         impl Tenant for Retrying {
             $(
                 async fn $name(&self $(, $arg: $ty)*) -> TenantResult<$ret> {
-                    self.call(|| self.inner.$name($($arg),*)).await
+                    self.call(stringify!($name), || self.inner.$name($($arg),*)).await
                 }
             )*
         }

@@ -34,17 +34,30 @@ impl AdminError {
     }
 }
 
-/// Client errors → 422 `rejected`; store errors → 503 `unavailable`; the rest → 500.
+/// Unknown run → 404 `not-found`; a run in the wrong state → 409 `conflict`; an unknown step
+/// → 400 `unknown-step`; other client errors (a refused event) → 422 `rejected`; store
+/// errors → 503 `unavailable`; the rest → 500.
 impl From<EngineError> for AdminError {
     fn from(e: EngineError) -> Self {
-        if e.is_client_error() {
-            return Self::new(StatusCode::UNPROCESSABLE_ENTITY, "rejected", e.to_string());
-        }
         match e {
+            EngineError::UnknownRun(id) => Self::new(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                format!("run {id} does not exist; GET /api/v1/runs lists the runs"),
+            ),
+            EngineError::Conflict { .. } => {
+                Self::new(StatusCode::CONFLICT, "conflict", e.to_string())
+            }
+            EngineError::UnknownStep { .. } => Self::bad_request("unknown-step", e.to_string()),
             EngineError::Store(_) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 format!("{e}; nothing was changed, retry later"),
+            ),
+            other if other.is_client_error() => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "rejected",
+                other.to_string(),
             ),
             other => Self::internal(other.to_string()),
         }
@@ -79,7 +92,7 @@ pub async fn not_found(method: Method, uri: Uri) -> AdminError {
         StatusCode::NOT_FOUND,
         "not-found",
         format!(
-            "no route for {method} {}; the API serves /healthz, /readyz, /api/v1/events and /api/v1/runs[/{{id}}]",
+            "no route for {method} {}; the API serves /healthz, /readyz, /metrics, /api/v1/events, /api/v1/runs[/{{id}}[/restart|/cancel|/approve]], /api/v1/workflows, /api/v1/plan, /api/v1/users, /api/v1/licenses and /api/v1/quarantine[/approve|/cancel] (README: Admin HTTP API)",
             uri.path()
         ),
     )

@@ -5,6 +5,7 @@
 
 use super::error::AdminError;
 use super::state::AdminState;
+use crate::engine::EngineError;
 use crate::event::CloudEvent;
 use crate::signature::{SIGNATURE_HEADER, SignatureError};
 use axum::Json;
@@ -35,13 +36,24 @@ pub async fn submit(
         verified.map_err(|e| AdminError::new(StatusCode::FORBIDDEN, e.code(), e.to_string()))?;
     }
     let event = decode(&bytes)?;
-    let submission = st.engine.submit(event).await?;
+    let submission = st.engine.submit(event).await.map_err(refused)?;
+    st.metrics.event_consumed("http", submission.duplicate);
     let status = if submission.duplicate {
         StatusCode::OK
     } else {
         StatusCode::ACCEPTED
     };
     Ok((status, Json(submission)).into_response())
+}
+
+/// A refused event is 422 whatever the engine's reason (e.g. `ops.run.cancel` of an unknown
+/// run): the request itself was well-formed and the route exists.
+pub(super) fn refused(e: EngineError) -> AdminError {
+    if e.is_client_error() {
+        AdminError::new(StatusCode::UNPROCESSABLE_ENTITY, "rejected", e.to_string())
+    } else {
+        AdminError::from(e)
+    }
 }
 
 /// The CloudEvent in `bytes`; a 400 with the event error's code otherwise.

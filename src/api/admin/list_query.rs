@@ -1,22 +1,28 @@
-//! The query of `GET /api/v1/runs`: `status`, `subject`, `workflow`, `limit`, `after`. An
+//! The query of `GET /api/v1/runs`: `status`, `subject`, `workflow`, `since` / `until`
+//! (RFC 3339, on `createdAt`), `limit`, `after`. An
 //! empty value means "not given"; an unknown parameter is refused so a typo never silently
 //! widens the listing.
 
 use super::error::AdminError;
 use crate::engine::RunStatus;
 use crate::ids::RunId;
+use chrono::{DateTime, Utc};
 
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
 
 const STATUSES: &str = "pending, running, waiting, succeeded, failed, blocked, cancelled";
-const PARAMS: &str = "status, subject, workflow, limit, after";
+const PARAMS: &str = "status, subject, workflow, since, until, limit, after";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListQuery {
     pub status: Option<RunStatus>,
     pub subject: Option<String>,
     pub workflow: Option<String>,
+    /// Only runs created at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// Only runs created before this instant.
+    pub until: Option<DateTime<Utc>>,
     pub limit: usize,
     /// Only runs with an id greater than this (the `next` of the previous page).
     pub after: Option<RunId>,
@@ -33,6 +39,8 @@ impl ListQuery {
             status: None,
             subject: None,
             workflow: None,
+            since: None,
+            until: None,
             limit: DEFAULT_LIMIT,
             after: None,
         };
@@ -50,6 +58,8 @@ impl ListQuery {
                 }
                 "subject" => q.subject = Some(value.to_string()),
                 "workflow" => q.workflow = Some(value.to_string()),
+                "since" => q.since = Some(instant(name, value)?),
+                "until" => q.until = Some(instant(name, value)?),
                 "limit" => {
                     q.limit = value
                         .parse::<usize>()
@@ -78,6 +88,21 @@ impl ListQuery {
         }
         Ok(q)
     }
+
+    /// Whether a run created at `created` lies within `since` / `until`.
+    pub fn in_window(&self, created: DateTime<Utc>) -> bool {
+        self.since.is_none_or(|s| created >= s) && self.until.is_none_or(|u| created < u)
+    }
+}
+
+fn instant(name: &str, value: &str) -> Result<DateTime<Utc>, AdminError> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            bad(format!(
+                "{name} `{value}` is not an RFC 3339 date-time ({e}); use e.g. 2026-11-01T00:00:00Z"
+            ))
+        })
 }
 
 #[cfg(test)]
@@ -108,6 +133,16 @@ mod tests {
         assert!(msg(&[("limit", "0")]).contains("limit"));
         assert!(msg(&[("after", "x")]).contains("run id"));
         assert!(msg(&[("state", "waiting")]).contains("status, subject"));
+        assert!(msg(&[("since", "yesterday")]).contains("RFC 3339"));
+        let q = parse(&[
+            ("since", "2026-11-01T00:00:00Z"),
+            ("until", "2026-11-02T01:00:00+01:00"),
+        ])
+        .unwrap();
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert!(q.in_window(t("2026-11-01T00:00:00Z")));
+        assert!(!q.in_window(t("2026-10-31T23:59:59Z")));
+        assert!(!q.in_window(t("2026-11-02T00:00:00Z")));
         let q = parse(&[("status", "waiting"), ("limit", "1000")]).unwrap();
         assert_eq!((q.status, q.limit), (Some(RunStatus::Waiting), 1000));
     }

@@ -4,7 +4,7 @@
 //! engine refuses the event as admission would.
 
 use super::error::AdminError;
-use super::events::{check_media_type, decode, read_limited};
+use super::events::{check_media_type, decode, read_limited, refused};
 use super::state::AdminState;
 use axum::Json;
 use axum::body::Body;
@@ -20,6 +20,6 @@ pub async fn plan(
     check_media_type(&headers)?;
     let bytes = read_limited(&headers, body).await?;
     let event = decode(&bytes)?;
-    let plan = st.engine.plan(&event).await?;
+    let plan = st.engine.plan(&event).await.map_err(refused)?;
     Ok(Json(plan).into_response())
 }

@@ -5,12 +5,11 @@ use super::error::AdminError;
 use super::list_query::ListQuery;
 use super::state::AdminState;
 use super::views::{RunDetail, RunSummary};
-use crate::engine::EngineError;
 use crate::ids::RunId;
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::Uri;
 use serde_json::{Value, json};
 
 pub async fn list(State(st): State<AdminState>, uri: Uri) -> Result<Json<Value>, AdminError> {
@@ -31,6 +30,7 @@ pub async fn list(State(st): State<AdminState>, uri: Uri) -> Result<Json<Value>,
     })
     .await
     .map_err(|e| AdminError::internal(format!("listing the runs failed: {e}")))??;
+    runs.retain(|r| q.in_window(r.created_at));
     runs.sort_by_key(|r| r.id);
     if let Some(after) = q.after {
         runs.retain(|r| r.id > after);
@@ -50,21 +50,8 @@ pub async fn show(
     State(st): State<AdminState>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, AdminError> {
-    let text = id.map(|p| p.0).unwrap_or_default();
-    let id = RunId::parse(&text).ok_or_else(|| {
-        AdminError::bad_request(
-            "bad-run-id",
-            format!("`{text}` is not a run id; run ids are UUIDs as listed by GET /api/v1/runs"),
-        )
-    })?;
-    let view = st.engine.run_view(&id).map_err(|e| match e {
-        EngineError::UnknownRun(_) => AdminError::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            format!("run {id} does not exist; GET /api/v1/runs lists the runs"),
-        ),
-        other => other.into(),
-    })?;
+    let id = run_id(id)?;
+    let view = st.engine.run_view(&id)?;
     let detail = RunDetail {
         run: RunSummary::of(&view.run),
         event: &view.run.event,
@@ -73,4 +60,15 @@ pub async fn show(
     let body = serde_json::to_value(&detail)
         .map_err(|e| AdminError::internal(format!("run {id} cannot be shown: {e}")))?;
     Ok(Json(body))
+}
+
+/// The run id of a `/api/v1/runs/{id}...` path; 400 `bad-run-id` when it is not one.
+pub(super) fn run_id(id: Result<Path<String>, PathRejection>) -> Result<RunId, AdminError> {
+    let text = id.map(|p| p.0).unwrap_or_default();
+    RunId::parse(&text).ok_or_else(|| {
+        AdminError::bad_request(
+            "bad-run-id",
+            format!("`{text}` is not a run id; run ids are UUIDs as listed by GET /api/v1/runs"),
+        )
+    })
 }

@@ -1,7 +1,10 @@
 //! The router (routes, JSON fallbacks, the token check around everything) and [`serve`].
 
 use super::state::AdminState;
-use super::{auth, error, events, licenses, plan, probes, quarantine, runs, users};
+use super::{
+    auth, control, error, events, licenses, metrics, plan, probes, quarantine, runs, users,
+    workflows,
+};
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
@@ -13,6 +16,7 @@ pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/healthz", get(probes::healthz))
         .route("/readyz", get(probes::readyz))
+        .route("/metrics", get(metrics::scrape))
         .route("/api/v1/events", post(events::submit))
         .route("/api/v1/plan", post(plan::plan))
         .route("/api/v1/runs", get(runs::list))
@@ -22,6 +26,10 @@ pub fn router(state: AdminState) -> Router {
         .route("/api/v1/quarantine/cancel", post(quarantine::cancel))
         .route("/api/v1/users", get(users::list))
         .route("/api/v1/licenses", get(licenses::list))
+        .route("/api/v1/runs/{id}/restart", post(control::restart))
+        .route("/api/v1/runs/{id}/cancel", post(control::cancel))
+        .route("/api/v1/runs/{id}/approve", post(control::approve))
+        .route("/api/v1/workflows", get(workflows::list))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(from_fn_with_state(state.clone(), auth::require_token))

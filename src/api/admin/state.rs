@@ -2,6 +2,7 @@
 
 use crate::engine::Engine;
 use crate::health::Health;
+use crate::metrics::Metrics;
 use crate::signature::EventKey;
 
 /// Cheap to clone; clones share the engine and the health register.
@@ -14,4 +15,6 @@ pub struct AdminState {
     pub event_key: Option<EventKey>,
     /// When set, every route but `GET /healthz` requires `Authorization: Bearer <token>`.
     pub admin_token: Option<String>,
+    /// What `GET /metrics` renders; the HTTP event route counts accepted events in it.
+    pub metrics: Metrics,
 }

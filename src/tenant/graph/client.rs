@@ -104,6 +104,8 @@ pub struct Client {
     pub(super) http: reqwest::Client,
     pub limiters: Limiters,
     pub(super) tokens: [TokenCache; 3],
+    /// Where 429s (and 503s with Retry-After) are counted, by service.
+    pub(super) metrics: Option<crate::metrics::Metrics>,
 }
 
 impl Client {
@@ -126,6 +128,7 @@ impl Client {
             http,
             limiters,
             tokens,
+            metrics: None,
         })
     }
 

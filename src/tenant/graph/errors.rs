@@ -20,6 +20,19 @@ pub enum Service {
     Download,
 }
 
+impl Service {
+    /// The `api` label of `offboard_tenant_throttled_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Service::Login => "login",
+            Service::Graph => "graph",
+            Service::Exchange => "exchange",
+            Service::PartnerCenter => "partner_center",
+            Service::Download => "download",
+        }
+    }
+}
+
 /// The kind a status alone implies.
 pub fn kind_by_status(status: u16, retry_after: Option<Duration>) -> ErrorKind {
     match status {

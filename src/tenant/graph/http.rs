@@ -38,6 +38,9 @@ impl Client {
                 }
                 Err(e) => e,
             };
+            if let (Some(m), true) = (&self.metrics, err.is_throttling()) {
+                m.tenant_throttled(req.service.label());
+            }
             if let (Some((family, _)), crate::tenant::ErrorKind::Throttled { retry_after }) =
                 (req.family, &err.kind)
             {

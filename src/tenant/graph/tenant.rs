@@ -32,6 +32,18 @@ impl GraphTenant {
         })
     }
 
+    /// Like [`GraphTenant::new`], counting throttled responses in `metrics`.
+    pub fn with_metrics(
+        cfg: GraphConfig,
+        metrics: crate::metrics::Metrics,
+    ) -> Result<Self, GraphConfigError> {
+        let mut client = Client::new(cfg)?;
+        client.metrics = Some(metrics);
+        Ok(GraphTenant {
+            client: Arc::new(client),
+        })
+    }
+
     /// `OFFBOARD_TENANT=graph`: the connector the configuration describes. The error names
     /// the variable that is missing or wrong.
     pub fn from_config(cfg: &Config) -> Result<Self, GraphConfigError> {

@@ -1,0 +1,60 @@
+//! Logging set-up for every subcommand: `--log-format text|json` (`OFFBOARD_LOG_FORMAT`),
+//! level from `OFFBOARD_LOG`, on stderr. In JSON every line is one object with `timestamp`,
+//! `level`, `target`, `fields` and the span fields (`span`, `spans`); [`announce`] and
+//! [`report_error`] keep the service's own stderr lines in the same format.
+
+use std::sync::OnceLock;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+static FORMAT: OnceLock<LogFormat> = OnceLock::new();
+
+/// Installs the global subscriber; `default_level` applies when `OFFBOARD_LOG` is unset.
+pub fn init(format: LogFormat, default_level: &str) {
+    let _ = FORMAT.set(format);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OFFBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
+}
+
+/// A line for people and scripts that must appear whatever the log level (the admin API's
+/// address): as is in text, as an `INFO` object with the `message` field in JSON.
+pub fn announce(message: &str) {
+    eprintln!("{}", line("INFO", message));
+}
+
+/// The one-line reason of a failed command.
+pub fn report_error(message: &str) {
+    eprintln!("{}", line("ERROR", message));
+}
+
+fn line(level: &str, message: &str) -> String {
+    match FORMAT.get().copied().unwrap_or_default() {
+        LogFormat::Text => message.to_string(),
+        LogFormat::Json => serde_json::json!({
+            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "level": level,
+            "fields": { "message": message },
+            "target": "offboard",
+        })
+        .to_string(),
+    }
+}
