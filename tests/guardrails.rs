@@ -511,3 +511,64 @@ async fn the_share_of_the_tenant_trips_the_quarantine_with_its_floor_of_ten_peop
     assert!(view.active);
     assert_eq!(view.count, 11);
 }
+
+#[tokio::test]
+async fn a_plan_names_a_protected_account_and_the_quarantine_without_changing_anything() {
+    let env = TestEnv::start_configured(
+        repo_workflows(),
+        example_tenant(),
+        None,
+        None,
+        |c: &mut EngineConfig| {
+            c.protection = Protection {
+                admin_roles: true,
+                ..Protection::default()
+            };
+            c.quarantine = QuarantinePolicy {
+                threshold: 2,
+                percent: 0.0,
+                window: Duration::from_secs(3600),
+            };
+        },
+    )
+    .await;
+    let before = env.sim.fingerprint();
+    let codes = |p: &offboard::engine::Plan| -> Vec<String> {
+        p.blockers.iter().map(|b| b.code.clone()).collect()
+    };
+    let plan = env
+        .engine
+        .plan(&event(
+            "p-ada",
+            "hr.leaver",
+            "ada.admin@contoso.com",
+            json!({}),
+        ))
+        .await
+        .unwrap();
+    assert!(
+        codes(&plan).contains(&"protected-account".to_string()),
+        "{plan:?}"
+    );
+    let dana = env.engine.plan(&leaver(90, PLAIN[0])).await.unwrap();
+    assert!(codes(&dana).is_empty(), "{dana:?}");
+
+    // Two people in the window: a third would trip it.
+    let later = json!({"lastWorkingDay": "2026-12-31"});
+    env.submit_one("w1", "hr.leaver", PLAIN[1], later.clone())
+        .await;
+    env.submit_one("w2", "hr.leaver", PLAIN[2], later.clone())
+        .await;
+    let plan = env.engine.plan(&leaver(91, PLAIN[0])).await.unwrap();
+    assert!(
+        plan.runs[0]
+            .warnings
+            .iter()
+            .any(|w| w.contains("would trip")),
+        "{plan:?}"
+    );
+    env.submit_one("w3", "hr.leaver", PLAIN[3], later).await;
+    let plan = env.engine.plan(&leaver(92, PLAIN[0])).await.unwrap();
+    assert!(codes(&plan).contains(&"quarantine".to_string()), "{plan:?}");
+    assert_eq!(env.sim.fingerprint(), before);
+}

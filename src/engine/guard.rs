@@ -2,15 +2,17 @@
 //! the mass-offboarding quarantine holds it, a protected account blocks it. Both happen once
 //! per run; `RunGuard::passed` records that they were passed.
 
-use super::core::Inner;
+use super::core::{Engine, Inner};
 use super::error::EngineResult;
 use super::executor::Next;
 use super::outcomes;
 use super::quarantine::{LEAVER, Tripped};
 use super::run::{RunRecord, RunStatus, StepStatus, WaitReason};
-use crate::steps::{Action, StepOutcome, check_protection};
+use crate::event::CloudEvent;
+use crate::steps::{Action, Blocker, StepOutcome, check_protection};
 use crate::store::WriteBatch;
-use crate::workflow::StepDef;
+use crate::tenant::Tenant;
+use crate::workflow::{StepDef, StepKind, Workflow};
 use serde_json::json;
 use tracing::info;
 
@@ -80,5 +82,61 @@ impl Inner {
         }
         run.guard.passed = true;
         None
+    }
+}
+
+impl Engine {
+    /// What the guardrails would do to a run of `wf` for `event` (a dry run: `tenant` is the
+    /// read-only one): blockers for a protected account or an active quarantine, warnings when
+    /// this event would trip the quarantine.
+    pub(super) async fn guard_plan(
+        &self,
+        event: &CloudEvent,
+        wf: &Workflow,
+        tenant: &dyn Tenant,
+    ) -> EngineResult<(Vec<Blocker>, Vec<String>)> {
+        let inner = &self.inner;
+        let destructive = wf
+            .steps
+            .iter()
+            .any(|s| matches!(&s.kind, StepKind::Action { action, .. } if action.is_destructive()));
+        let (mut blockers, mut warnings) = (Vec::new(), Vec::new());
+        if event.event_type != LEAVER || !destructive {
+            return Ok((blockers, warnings));
+        }
+        match check_protection(&event.subject, tenant, &inner.config.protection).await {
+            Some(StepOutcome::Blocked { reason }) => {
+                blockers.push(Blocker::new("protected-account", reason));
+            }
+            Some(other) => warnings.push(format!(
+                "whether {} is a protected account could not be checked: {}",
+                event.subject,
+                other.reason().unwrap_or_default()
+            )),
+            None => {}
+        }
+        let (tripped, people, limit) = inner.quarantine_forecast(&event.subject)?;
+        if let Some(t) = tripped {
+            blockers.push(Blocker::new(
+                "quarantine",
+                format!(
+                    "the mass-offboarding quarantine is active since {} ({} people, limit {}): \
+                     the run would be held before its first destructive step until an operator \
+                     approves or cancels the held runs",
+                    t.tripped_at.format("%Y-%m-%d %H:%M UTC"),
+                    t.people,
+                    t.limit
+                ),
+            ));
+        } else if let Some(limit) = limit
+            && people > limit
+        {
+            warnings.push(format!(
+                "this event would trip the mass-offboarding quarantine: {people} people with a \
+                 leaver event in its window, limit {limit}; its run and the others of the window \
+                 would be held until an operator approves or cancels them"
+            ));
+        }
+        Ok((blockers, warnings))
     }
 }

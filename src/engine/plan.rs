@@ -10,7 +10,7 @@ use super::ledger::RunLedger;
 use crate::event::CloudEvent;
 use crate::ids::{RunId, UserId};
 use crate::steps::{Action, Blocker, StepContext, StepPlan};
-use crate::tenant::{ErrorKind, ReadOnly, Tenant, User};
+use crate::tenant::{ErrorKind, ReadOnly, Tenant};
 use crate::workflow::{StepDef, StepKind, Workflow, template_context};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -60,7 +60,7 @@ pub struct RunPlan {
     pub queued_behind: Vec<RunId>,
     /// A run still waiting for its date that this (corrected) event would replace.
     pub replaces: Vec<RunId>,
-    /// The step blockers, and the guardrails' (see [`guard_blockers`]).
+    /// The step blockers, and the guardrails' (protected account, active quarantine).
     pub blockers: Vec<Blocker>,
     pub warnings: Vec<String>,
     pub steps: Vec<StepPlanView>,
@@ -91,14 +91,6 @@ impl StepPlanView {
             warnings: plan.warnings,
         }
     }
-}
-
-/// Guardrail blockers of a run (a protected account, the mass-offboarding quarantine):
-/// the one place where they join the plan, added to the run's `blockers` and the top level.
-/// Returns none yet; the guardrails' owner fills it in (the checks live in `guard.rs` and
-/// `steps::check_protection`; a plan must call them against the read-only tenant).
-fn guard_blockers(_event: &CloudEvent, _subject: Option<&User>, _wf: &Workflow) -> Vec<Blocker> {
-    Vec::new()
 }
 
 fn bad_event(event: &CloudEvent, message: String) -> EngineError {
@@ -178,8 +170,9 @@ impl Engine {
         let mut runs = Vec::new();
         for wf in &workflows {
             let mut run = self.plan_run(wf, event, &tenant, now).await?;
-            run.blockers
-                .extend(guard_blockers(event, subject.as_ref(), wf));
+            let (b, w) = self.guard_plan(event, wf, &tenant).await?;
+            run.blockers.extend(b);
+            run.warnings.extend(w);
             blockers.extend(run.blockers.iter().cloned());
             runs.push(run);
         }

@@ -11,7 +11,7 @@ use crate::ids::RunId;
 use crate::store::WriteBatch;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -245,6 +245,34 @@ impl Inner {
             .tripped
             .clone()
             .filter(|t| run.created_at >= t.window_start))
+    }
+
+    /// For a plan: the tripped quarantine, and how many people the window would hold with a
+    /// leaver event for `subject` added, against the current limit.
+    pub(super) fn quarantine_forecast(
+        &self,
+        subject: &str,
+    ) -> EngineResult<(Option<Tripped>, u64, Option<u64>)> {
+        if self.config.quarantine.is_off() {
+            return Ok((None, 0, None));
+        }
+        let now = self.now();
+        let mut w = self
+            .quarantine
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        w.load(self, now)?;
+        let floor = w.window_floor(self, now);
+        let mut people: HashSet<&str> = w
+            .entries
+            .iter()
+            .filter(|(ms, _, _)| *ms >= floor)
+            .map(|(_, _, s)| s.as_str())
+            .collect();
+        let subject = subject.to_lowercase();
+        people.insert(&subject);
+        let limit = self.config.quarantine.limit(self.tenant_users());
+        Ok((w.state.tripped.clone(), people.len() as u64, limit))
     }
 
     /// Clears the quarantine: leaver events before now no longer count.

@@ -96,6 +96,17 @@ pub enum StepOutcome {
 impl StepOutcome {
     /// The journal's name for this kind of outcome (the `outcome` label of step metrics):
     /// `done`, `poll`, `retry`, `failed`, `blocked`.
+    /// The reason a person reads, for the outcomes that carry one.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            StepOutcome::Done(_) => None,
+            StepOutcome::WaitUntil { reason, .. }
+            | StepOutcome::Retry { reason, .. }
+            | StepOutcome::Failed { reason }
+            | StepOutcome::Blocked { reason } => Some(reason),
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             StepOutcome::Done(_) => "done",
