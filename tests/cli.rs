@@ -474,3 +474,107 @@ async fn plan_shows_what_a_leaver_would_do() {
     assert!(text.contains("+ disable [user.disable]"), "{text}");
     assert!(runs(&svc).await.is_empty(), "a plan changes nothing");
 }
+
+/// Polls the run listing until `pred` holds for every run of `subjects` (or panics).
+async fn until_runs(svc: &Service, subjects: &[&str], pred: impl Fn(&Value) -> bool) {
+    for _ in 0..600 {
+        let all = runs(svc).await;
+        let mine: Vec<&Value> = all
+            .iter()
+            .filter(|r| subjects.iter().any(|s| r["subject"] == *s))
+            .collect();
+        if mine.len() == subjects.len() && mine.iter().all(|r| pred(r)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "runs never reached the expected state: {:#}",
+        Value::from(runs(svc).await)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_quarantines_a_bulk_flood_and_blocks_protected_accounts() {
+    let (dir, svc) = start(&[
+        ("OFFBOARD_QUARANTINE_THRESHOLD", "3"),
+        ("OFFBOARD_PROTECTED_UPNS", "max.berg@contoso.com"),
+    ]);
+    let people = [
+        DANA,
+        "lena.hofmann@contoso.com",
+        "ari.khan@contoso.com",
+        "nora.vidal@contoso.com",
+    ];
+    let file = write(dir.path(), "flood.txt", &people.join("\n"));
+    ok(&cli(
+        &svc.base,
+        &[
+            "submit",
+            "hr.leaver",
+            "--from-file",
+            &file,
+            "--yes",
+            "--batch-id",
+            "f",
+        ],
+        &[],
+    ));
+    until_runs(&svc, &people, |r| r["waitReason"]["kind"] == "quarantine").await;
+    let (_, disabled) = svc.get("/api/v1/users?accountEnabled=false").await;
+    assert!(
+        disabled["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| !people.iter().any(|p| u["userPrincipalName"] == *p)),
+        "held runs changed nothing: {disabled}"
+    );
+    let q = json(&cli(&svc.base, &["quarantine", "--json"], &[]));
+    assert_eq!(q["active"], true, "{q}");
+    assert_eq!(q["held"].as_array().unwrap().len(), 4, "{q}");
+
+    let released = json(&cli(
+        &svc.base,
+        &["runs", "approve", "--quarantined", "--json"],
+        &[],
+    ));
+    assert_eq!(released["runs"].as_array().unwrap().len(), 4, "{released}");
+    until_runs(&svc, &people, |r| r["status"] == "succeeded").await;
+
+    // A listed UPN and an Entra admin (protected by default) are blocked, unchanged.
+    for (who, why) in [
+        ("max.berg@contoso.com", "protected_upns"),
+        ("ada.admin@contoso.com", "Global Administrator"),
+    ] {
+        let o = cli(&svc.base, &["submit", "hr.leaver", who, "--wait"], &[]);
+        let msg = refused(&o);
+        assert!(msg.contains("blocked") && msg.contains(why), "{msg}");
+    }
+    let (_, disabled) = svc.get("/api/v1/users?accountEnabled=false").await;
+    let disabled: Vec<&str> = disabled["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userPrincipalName"].as_str().unwrap())
+        .collect();
+    assert!(
+        !disabled.contains(&"max.berg@contoso.com") && !disabled.contains(&"ada.admin@contoso.com"),
+        "{disabled:?}"
+    );
+    let ada = runs(&svc)
+        .await
+        .into_iter()
+        .find(|r| r["subject"] == "ada.admin@contoso.com")
+        .unwrap();
+    let id = ada["id"].as_str().unwrap();
+    ok(&cli(
+        &svc.base,
+        &["runs", "restart", id, "--allow-protected"],
+        &[],
+    ));
+    until_runs(&svc, &["ada.admin@contoso.com"], |r| {
+        r["status"] == "succeeded"
+    })
+    .await;
+}

@@ -28,7 +28,8 @@ pub enum RunsCommand {
         /// Restart from this step (its id as `runs show` lists it).
         #[arg(long, value_name = "STEP")]
         from_step: Option<String>,
-        /// Allow repeating a step the workflow protects.
+        /// Offboard the run's subject although it is a protected account (README: Guardrails),
+        /// once a person has confirmed it.
         #[arg(long)]
         allow_protected: bool,
     },

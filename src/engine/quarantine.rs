@@ -158,6 +158,15 @@ impl Window {
         }
     }
 
+    /// The people (subjects) with a leaver event at or after `floor`.
+    fn people_since(&self, floor: u64) -> HashSet<&str> {
+        self.entries
+            .iter()
+            .filter(|(ms, _, _)| *ms >= floor)
+            .map(|(_, _, s)| s.as_str())
+            .collect()
+    }
+
     fn reset(&mut self, now: DateTime<Utc>) {
         self.entries.clear();
         self.people.clear();
@@ -169,6 +178,21 @@ impl Window {
 }
 
 impl Inner {
+    /// The window, loaded, with the time (ms) before which events do not count at `now`.
+    fn with_window<T>(
+        &self,
+        now: DateTime<Utc>,
+        f: impl FnOnce(&mut Window, u64) -> EngineResult<T>,
+    ) -> EngineResult<T> {
+        let mut w = self
+            .quarantine
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        w.load(self, now)?;
+        let floor = w.window_floor(self, now);
+        f(&mut w, floor)
+    }
+
     fn tenant_users(&self) -> Option<u64> {
         match self.tenant_users.load(Ordering::Relaxed) {
             0 => None,
@@ -184,33 +208,34 @@ impl Inner {
             return Ok(());
         }
         let now = run.created_at;
-        let mut w = self
-            .quarantine
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        w.load(self, now)?;
-        let floor = w.window_floor(self, now);
-        w.prune(floor, batch);
-        let ms = now.timestamp_millis().max(0) as u64;
-        let subject = run.subject.to_lowercase();
-        batch.put_leaver_window(ms, &run.id, &subject);
-        *w.people.entry(subject.clone()).or_default() += 1;
-        w.entries.push_back((ms, run.id, subject));
-        let people = w.people.len() as u64;
-        let Some(limit) = policy.limit(self.tenant_users()) else {
+        let limit = policy.limit(self.tenant_users());
+        let tripped = self.with_window(now, |w, floor| {
+            w.prune(floor, batch);
+            let ms = now.timestamp_millis().max(0) as u64;
+            let subject = run.subject.to_lowercase();
+            batch.put_leaver_window(ms, &run.id, &subject);
+            *w.people.entry(subject.clone()).or_default() += 1;
+            w.entries.push_back((ms, run.id, subject));
+            let people = w.people.len() as u64;
+            let Some(limit) = limit.filter(|l| people > *l) else {
+                return Ok(None);
+            };
+            if w.state.tripped.is_some() {
+                return Ok(None);
+            }
+            let tripped = Tripped {
+                tripped_at: now,
+                window_start: DateTime::from_timestamp_millis(floor as i64).unwrap_or(now),
+                people,
+                limit,
+            };
+            w.state.tripped = Some(tripped.clone());
+            batch.put_fact(FACT, &serde_json::to_value(&w.state).unwrap_or_default());
+            Ok(Some(tripped))
+        })?;
+        let Some(tripped) = tripped else {
             return Ok(());
         };
-        if w.state.tripped.is_some() || people <= limit {
-            return Ok(());
-        }
-        let tripped = Tripped {
-            tripped_at: now,
-            window_start: DateTime::from_timestamp_millis(floor as i64).unwrap_or(now),
-            people,
-            limit,
-        };
-        w.state.tripped = Some(tripped.clone());
-        batch.put_fact(FACT, &serde_json::to_value(&w.state).unwrap_or_default());
         outcomes::add(
             &self.store,
             batch,
@@ -220,8 +245,8 @@ impl Inner {
             serde_json::to_value(&tripped).unwrap_or_default(),
         )?;
         warn!(
-            people,
-            limit,
+            people = tripped.people,
+            limit = tripped.limit,
             "Mass-offboarding quarantine tripped: leaver runs are held before their first destructive step until an operator approves or cancels them."
         );
         Ok(())
@@ -236,15 +261,12 @@ impl Inner {
         {
             return Ok(None);
         }
-        let mut w = self
-            .quarantine
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        w.load(self, self.now())?;
-        Ok(w.state
-            .tripped
-            .clone()
-            .filter(|t| run.created_at >= t.window_start))
+        self.with_window(self.now(), |w, _| {
+            Ok(w.state
+                .tripped
+                .clone()
+                .filter(|t| run.created_at >= t.window_start))
+        })
     }
 
     /// For a plan: the tripped quarantine, and how many people the window would hold with a
@@ -256,37 +278,22 @@ impl Inner {
         if self.config.quarantine.is_off() {
             return Ok((None, 0, None));
         }
-        let now = self.now();
-        let mut w = self
-            .quarantine
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        w.load(self, now)?;
-        let floor = w.window_floor(self, now);
-        let mut people: HashSet<&str> = w
-            .entries
-            .iter()
-            .filter(|(ms, _, _)| *ms >= floor)
-            .map(|(_, _, s)| s.as_str())
-            .collect();
-        let subject = subject.to_lowercase();
-        people.insert(&subject);
         let limit = self.config.quarantine.limit(self.tenant_users());
-        Ok((w.state.tripped.clone(), people.len() as u64, limit))
+        let subject = subject.to_lowercase();
+        self.with_window(self.now(), |w, floor| {
+            let mut people = w.people_since(floor);
+            people.insert(&subject);
+            Ok((w.state.tripped.clone(), people.len() as u64, limit))
+        })
     }
 
     /// Clears the quarantine: leaver events before now no longer count.
     async fn clear_quarantine(&self) -> EngineResult<()> {
         let now = self.now();
-        let state = {
-            let mut w = self
-                .quarantine
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            w.load(self, now)?;
+        let state = self.with_window(now, |w, _| {
             w.reset(now);
-            serde_json::to_value(&w.state).unwrap_or_default()
-        };
+            Ok(serde_json::to_value(&w.state).unwrap_or_default())
+        })?;
         let mut batch = WriteBatch::new();
         batch.put_fact(FACT, &state);
         self.store.commit(batch).await?;
@@ -340,21 +347,9 @@ impl Engine {
     pub fn quarantine(&self) -> EngineResult<QuarantineView> {
         let inner = &self.inner;
         let now = inner.now();
-        let (tripped, count) = {
-            let mut w = inner
-                .quarantine
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            w.load(inner, now)?;
-            let floor = w.window_floor(inner, now);
-            let mut people: HashMap<&str, ()> = HashMap::new();
-            for (ms, _, s) in &w.entries {
-                if *ms >= floor {
-                    people.insert(s, ());
-                }
-            }
-            (w.state.tripped.clone(), people.len() as u64)
-        };
+        let (tripped, count) = inner.with_window(now, |w, floor| {
+            Ok((w.state.tripped.clone(), w.people_since(floor).len() as u64))
+        })?;
         Ok(QuarantineView {
             active: tripped.is_some(),
             tripped_at: tripped.as_ref().map(|t| t.tripped_at),
