@@ -152,6 +152,9 @@ async fn a_flood_of_leavers_reaches_no_destructive_call_until_approved_then_comp
     expected.sort();
     assert_eq!(held_ids, expected);
     assert_eq!(env.outcomes("quarantine.tripped").len(), 1);
+    let figures = env.engine.store_figures().unwrap();
+    assert!(figures.quarantine_active);
+    assert_eq!(figures.quarantine_people, PLAIN.len() as u64);
 
     let released = env.engine.release_quarantine().await.unwrap();
     assert_eq!(released.len(), runs.len());

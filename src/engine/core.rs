@@ -215,10 +215,13 @@ impl Engine {
             }
         }
         let runs = counts.into_iter().map(|((w, s), n)| (w, s, n)).collect();
+        let (quarantine_active, quarantine_people) = self.inner.quarantine_gauge()?;
         Ok(StoreFigures {
             runs,
             outbox_backlog: self.inner.store.outbox_len(),
             timers_pending: self.inner.store.timer_count(),
+            quarantine_active,
+            quarantine_people,
         })
     }
 

@@ -269,6 +269,16 @@ impl Inner {
         })
     }
 
+    /// For the metrics: whether the quarantine is tripped, and the people in its window.
+    pub(super) fn quarantine_gauge(&self) -> EngineResult<(bool, u64)> {
+        self.with_window(self.now(), |w, floor| {
+            Ok((
+                w.state.tripped.is_some(),
+                w.people_since(floor).len() as u64,
+            ))
+        })
+    }
+
     /// For a plan: the tripped quarantine, and how many people the window would hold with a
     /// leaver event for `subject` added, against the current limit.
     pub(super) fn quarantine_forecast(
@@ -347,9 +357,8 @@ impl Engine {
     pub fn quarantine(&self) -> EngineResult<QuarantineView> {
         let inner = &self.inner;
         let now = inner.now();
-        let (tripped, count) = inner.with_window(now, |w, floor| {
-            Ok((w.state.tripped.clone(), w.people_since(floor).len() as u64))
-        })?;
+        let tripped = inner.with_window(now, |w, _| Ok(w.state.tripped.clone()))?;
+        let (_, count) = inner.quarantine_gauge()?;
         Ok(QuarantineView {
             active: tripped.is_some(),
             tripped_at: tripped.as_ref().map(|t| t.tripped_at),

@@ -24,6 +24,9 @@ pub struct StoreFigures {
     pub runs: Vec<(String, &'static str, u64)>,
     pub outbox_backlog: usize,
     pub timers_pending: usize,
+    /// The mass-offboarding quarantine: tripped, and people in its window.
+    pub quarantine_active: bool,
+    pub quarantine_people: u64,
 }
 
 /// Cheap to clone; clones record into the same registry.
@@ -44,6 +47,8 @@ struct Inner {
     outbox_backlog: Gauge,
     timers_pending: Gauge,
     license_units: Gauge,
+    quarantine_active: Gauge,
+    quarantine_people: Gauge,
     /// When the store figures were last read; held while reading, so scrapes share a scan.
     store_read: Mutex<Option<Instant>>,
 }
@@ -118,6 +123,16 @@ impl Metrics {
                     "License units per SKU: enabled, consumed and free (enabled - consumed; may be negative).",
                     &["sku", "state"],
                 ),
+                quarantine_active: Gauge::new(
+                    "offboard_quarantine_active",
+                    "1 while the mass-offboarding quarantine holds leaver runs for an operator.",
+                    &[],
+                ),
+                quarantine_people: Gauge::new(
+                    "offboard_quarantine_window_people",
+                    "People with a leaver event in the quarantine's sliding window.",
+                    &[],
+                ),
                 store_read: Mutex::new(None),
             }),
         }
@@ -191,6 +206,10 @@ impl Metrics {
         self.inner.runs.replace(runs);
         self.inner.outbox_backlog.set(&[], f.outbox_backlog as f64);
         self.inner.timers_pending.set(&[], f.timers_pending as f64);
+        let active = if f.quarantine_active { 1.0 } else { 0.0 };
+        self.inner.quarantine_active.set(&[], active);
+        let people = f.quarantine_people as f64;
+        self.inner.quarantine_people.set(&[], people);
         *last = Some(Instant::now());
         Ok(())
     }
@@ -210,6 +229,8 @@ impl Metrics {
         i.outbox_backlog.render(&mut out);
         i.timers_pending.render(&mut out);
         i.license_units.render(&mut out);
+        i.quarantine_active.render(&mut out);
+        i.quarantine_people.render(&mut out);
         out
     }
 
@@ -287,6 +308,8 @@ mod tests {
                     runs: vec![("leaver".into(), "waiting", 4)],
                     outbox_backlog: 1,
                     timers_pending: 4,
+                    quarantine_active: true,
+                    quarantine_people: 7,
                 })
             })
             .unwrap();
@@ -295,6 +318,12 @@ mod tests {
         assert!(
             m.render()
                 .contains("offboard_runs{workflow=\"leaver\",status=\"waiting\"} 4\n")
+        );
+        let text = m.render();
+        assert!(text.contains("offboard_quarantine_active 1\n"), "{text}");
+        assert!(
+            text.contains("offboard_quarantine_window_people 7\n"),
+            "{text}"
         );
         m.refresh_store(Duration::ZERO, || Ok::<_, ()>(StoreFigures::default()))
             .unwrap();
