@@ -1,7 +1,9 @@
 //! The tenant watch of `offboard serve`: every [`TENANT_REFRESH`] it lists the tenant's SKUs
 //! (never at scrape time: Graph quotas), sets `offboard_license_units`, and records the
 //! readiness component `tenant`: ok after a successful listing, failing with the error text
-//! (an invalid client secret, a missing permission) otherwise.
+//! (an invalid client secret, a missing permission) otherwise. A throttled or transient
+//! failure after a success keeps the instance ready: Graph throttling every instance at once
+//! must not take them all out of a load balancer.
 
 use super::Metrics;
 use crate::health::Health;
@@ -47,6 +49,14 @@ pub async fn check(tenant: &dyn Tenant, metrics: &Metrics, health: &Health) {
                 info!(skus = skus.len(), "The tenant answers: licenses listed.");
             }
             let detail = format!("the tenant's licenses were listed ({} SKUs)", skus.len());
+            health.set(COMPONENT, true, detail);
+        }
+        Err(e) if was_ok == Some(true) && e.is_retryable() => {
+            let detail = format!(
+                "the last listing of the tenant's licenses failed ({e}); the tenant answered before, so the instance stays ready; checked again every {}",
+                humantime::format_duration(TENANT_REFRESH)
+            );
+            warn!(error = %e, "The tenant check was throttled or failed transiently.");
             health.set(COMPONENT, true, detail);
         }
         Err(e) => {
@@ -106,10 +116,17 @@ mod tests {
             transient_rate: 1.0,
             ..SimFaults::default()
         });
+        // After a success, a transient failure keeps the instance ready, saying so.
         check(&t, &m, &h).await;
         let c = &h.snapshot()[COMPONENT];
+        assert!(c.ok);
+        assert!(c.detail.contains("ServiceUnavailable"), "{}", c.detail);
+        // Never answered: not ready, with the reason.
+        let (h2, m2) = (Health::new(), Metrics::new());
+        check(&t, &m2, &h2).await;
+        let c = &h2.snapshot()[COMPONENT];
         assert!(!c.ok);
         assert!(c.detail.contains("ServiceUnavailable"), "{}", c.detail);
-        assert!(!h.ready());
+        assert!(!h2.ready());
     }
 }
