@@ -100,6 +100,40 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Every environment variable [`Config::apply_env`] reads (a unit test asks `apply_env`
+/// which names it reads and compares them with this list, so the two cannot drift apart).
+/// Deployment files are checked against it (tests/deploy.rs).
+pub const ENV_VARS: &[&str] = &[
+    "OFFBOARD_DATA_DIR",
+    "OFFBOARD_WORKFLOWS_DIR",
+    "OFFBOARD_HTTP_ADDR",
+    "OFFBOARD_ADMIN_TOKEN",
+    "OFFBOARD_AMQP_URL",
+    "OFFBOARD_AMQP_PREFIX",
+    "OFFBOARD_SHUTDOWN_GRACE",
+    "OFFBOARD_TENANT",
+    "OFFBOARD_SIM_SCENARIO",
+    "OFFBOARD_TENANT_ID",
+    "OFFBOARD_CLIENT_ID",
+    "OFFBOARD_CLIENT_SECRET",
+    "OFFBOARD_CLIENT_CERT",
+    "OFFBOARD_LOGIN_URL",
+    "OFFBOARD_GRAPH_URL",
+    "OFFBOARD_EXCHANGE_URL",
+    "OFFBOARD_PARTNER_CENTER_URL",
+    "OFFBOARD_PARTNER_TENANT_ID",
+    "OFFBOARD_CSP_CUSTOMER_ID",
+    "OFFBOARD_BACKUP_URL",
+    "OFFBOARD_EVENT_KEY",
+    "OFFBOARD_QUARANTINE_WINDOW",
+    "OFFBOARD_PROTECTED_UPNS",
+    "OFFBOARD_PROTECTED_GROUPS",
+    "OFFBOARD_PROTECT_ADMIN_ROLES",
+    "OFFBOARD_QUARANTINE_THRESHOLD",
+    "OFFBOARD_QUARANTINE_PERCENT",
+    "OFFBOARD_CONCURRENCY",
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{path}: {message}")]
@@ -335,5 +369,22 @@ mod tests {
             "amqp://svc:***@mq:5672/%2f"
         );
         assert_eq!(redact_url("amqp://mq:5672"), "amqp://mq:5672");
+    }
+
+    #[test]
+    fn env_vars_lists_exactly_the_variables_apply_env_reads() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        Config::default()
+            .apply_env(|k| {
+                asked.borrow_mut().push(k.to_string());
+                None
+            })
+            .unwrap();
+        let mut asked = asked.into_inner();
+        asked.sort();
+        asked.dedup();
+        let mut listed: Vec<String> = ENV_VARS.iter().map(|v| v.to_string()).collect();
+        listed.sort();
+        assert_eq!(asked, listed);
     }
 }

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 )]
 struct Cli {
     /// Log lines on stderr as text or as one JSON object per line.
-    #[arg(long, global = true, env = "OFFBOARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, global = true, env = logging::FORMAT_VAR, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,

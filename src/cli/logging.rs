@@ -15,12 +15,17 @@ pub enum LogFormat {
     Json,
 }
 
+/// The variable with the log level filter (`info`, `offboard=debug`, ...).
+pub const LEVEL_VAR: &str = "OFFBOARD_LOG";
+/// The variable that sets `--log-format`.
+pub const FORMAT_VAR: &str = "OFFBOARD_LOG_FORMAT";
+
 static FORMAT: OnceLock<LogFormat> = OnceLock::new();
 
 /// Installs the global subscriber; `default_level` applies when `OFFBOARD_LOG` is unset.
 pub fn init(format: LogFormat, default_level: &str) {
     let _ = FORMAT.set(format);
-    let filter = tracing_subscriber::EnvFilter::try_from_env("OFFBOARD_LOG")
+    let filter = tracing_subscriber::EnvFilter::try_from_env(LEVEL_VAR)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
