@@ -194,7 +194,11 @@ fn publish_binary() -> PathBuf {
     );
     // `cargo test --test examples` alone does not rebuild examples: refuse a stale binary.
     let built = std::fs::metadata(&bin).unwrap().modified().unwrap();
-    for source in ["examples/publish.rs", "src/ingress/signed.rs", "src/signature.rs"] {
+    for source in [
+        "examples/publish.rs",
+        "src/ingress/signed.rs",
+        "src/signature.rs",
+    ] {
         let changed = std::fs::metadata(Path::new(ROOT).join(source))
             .unwrap()
             .modified()
