@@ -51,6 +51,39 @@ pub struct Config {
     pub quarantine_window: Option<String>,
 }
 
+/// Every key of [`Config`] as written in `offboard.toml`, in declaration order (each has the
+/// environment variable `OFFBOARD_<KEY>`); a unit test keeps it equal to the struct's fields.
+pub const KEYS: &[&str] = &[
+    "data_dir",
+    "workflows_dir",
+    "http_addr",
+    "admin_token",
+    "amqp_url",
+    "amqp_prefix",
+    "tenant",
+    "sim_scenario",
+    "tenant_id",
+    "client_id",
+    "client_secret",
+    "client_cert",
+    "login_url",
+    "graph_url",
+    "exchange_url",
+    "partner_center_url",
+    "partner_tenant_id",
+    "csp_customer_id",
+    "backup_url",
+    "event_key",
+    "concurrency",
+    "shutdown_grace",
+    "protected_upns",
+    "protected_groups",
+    "protect_admin_roles",
+    "quarantine_threshold",
+    "quarantine_percent",
+    "quarantine_window",
+];
+
 /// Secrets (admin token, client secret, event key) print as `***`.
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -386,5 +419,48 @@ mod tests {
         let mut listed: Vec<String> = ENV_VARS.iter().map(|v| v.to_string()).collect();
         listed.sort();
         assert_eq!(asked, listed);
+    }
+
+    #[test]
+    fn keys_name_every_field_of_config() {
+        // An exhaustive pattern: adding a field to Config without listing it here fails to
+        // compile, and the list must then equal KEYS.
+        macro_rules! fields {
+            ($($f:ident),* $(,)?) => {{
+                let Config { $($f: _),* } = Config::default();
+                vec![$(stringify!($f)),*]
+            }};
+        }
+        let fields = fields!(
+            data_dir,
+            workflows_dir,
+            http_addr,
+            admin_token,
+            amqp_url,
+            amqp_prefix,
+            tenant,
+            sim_scenario,
+            tenant_id,
+            client_id,
+            client_secret,
+            client_cert,
+            login_url,
+            graph_url,
+            exchange_url,
+            partner_center_url,
+            partner_tenant_id,
+            csp_customer_id,
+            backup_url,
+            event_key,
+            concurrency,
+            shutdown_grace,
+            protected_upns,
+            protected_groups,
+            protect_admin_roles,
+            quarantine_threshold,
+            quarantine_percent,
+            quarantine_window,
+        );
+        assert_eq!(fields, KEYS);
     }
 }

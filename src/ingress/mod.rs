@@ -12,8 +12,9 @@ mod supervisor;
 mod topology;
 
 pub use consumer::IngressConfig;
-pub use decode::{Rejection, decode};
+pub use decode::{BINARY_PREFIX, Rejection, decode};
 pub use outcomes::AmqpOutcomes;
 pub use poison::{PoisonCounters, REASON_HEADER};
+pub use signed::signed_bytes;
 pub use supervisor::{IngressError, run};
 pub use topology::Topology;
