@@ -49,6 +49,10 @@ pub struct Config {
     pub quarantine_threshold: Option<u64>,
     pub quarantine_percent: Option<f64>,
     pub quarantine_window: Option<String>,
+    /// Sharding (README "Several instances"): the deployment's number of shards and this
+    /// instance's shards ("2", "0,2" or a pod name ending in `-<n>`).
+    pub shards: Option<u32>,
+    pub shard: Option<String>,
 }
 
 /// Secrets (admin token, client secret, event key) print as `***`.
@@ -84,6 +88,8 @@ impl std::fmt::Debug for Config {
             .field("quarantine_threshold", &self.quarantine_threshold)
             .field("quarantine_percent", &self.quarantine_percent)
             .field("quarantine_window", &self.quarantine_window)
+            .field("shards", &self.shards)
+            .field("shard", &self.shard)
             .finish()
     }
 }
@@ -155,7 +161,19 @@ impl Config {
             partner_tenant_id => "OFFBOARD_PARTNER_TENANT_ID",
             csp_customer_id => "OFFBOARD_CSP_CUSTOMER_ID", backup_url => "OFFBOARD_BACKUP_URL",
             event_key => "OFFBOARD_EVENT_KEY", quarantine_window => "OFFBOARD_QUARANTINE_WINDOW",
+            shard => "OFFBOARD_SHARD",
         );
+        if let Some(v) = get("OFFBOARD_SHARDS").filter(|v| !v.is_empty()) {
+            self.shards = Some(parse_env(
+                "OFFBOARD_SHARDS",
+                &v,
+                "a whole number of shards (1: no sharding)",
+            )?);
+        }
+        self.sharding().map_err(|message| ConfigError::Env {
+            var: "OFFBOARD_SHARD".into(),
+            message,
+        })?;
         let list = |v: String| -> Vec<String> {
             v.split(',')
                 .map(|s| s.trim().to_string())
@@ -255,6 +273,12 @@ impl Config {
                 .and_then(|w| humantime::parse_duration(w).ok())
                 .unwrap_or(std::time::Duration::from_secs(24 * 3600)),
         }
+    }
+
+    /// This instance's shards; `None` when not sharded (checked when the configuration is
+    /// loaded).
+    pub fn sharding(&self) -> Result<Option<crate::shard::Shards>, String> {
+        crate::shard::Shards::parse(self.shards, self.shard.as_deref())
     }
 
     pub fn http_addr(&self) -> String {

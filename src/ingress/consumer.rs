@@ -4,6 +4,7 @@
 
 use super::admission::{Item, Job, Pipeline};
 use super::decode::{BINARY_PREFIX, Rejection, decode};
+use super::merged::Merged;
 use super::poison::{PoisonCounters, dead_letter};
 use super::signed;
 use super::supervisor::COMPONENT;
@@ -12,12 +13,14 @@ use crate::engine::Engine;
 use crate::event::CloudEvent;
 use crate::health::Health;
 use crate::metrics::Metrics;
+use crate::shard::{SUBJECT_HEADER, subject_key};
 use crate::signature::EventKey;
 use futures_lite::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions};
 use lapin::types::AMQPValue;
-use lapin::{Channel, ConnectionStatus, Consumer};
+use lapin::types::FieldTable;
+use lapin::{Channel, ConnectionStatus};
 use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::pin::Pin;
@@ -91,7 +94,7 @@ impl Session {
     /// messages in hand to be settled (or, on a dead channel, left to redelivery).
     pub async fn run(
         &self,
-        mut consumer: Consumer,
+        mut consumer: Merged,
         mut shutdown: Pin<&mut impl Future<Output = ()>>,
     ) -> Ended {
         let (jobs, pipeline) = Pipeline::start(self.clone());
@@ -134,11 +137,7 @@ impl Session {
                     if let Err(e) = self.channel.wait_for_recovery(e).await {
                         break Ended::Lost(e.to_string());
                     }
-                    self.health.set(
-                        COMPONENT,
-                        true,
-                        format!("consuming {}", self.config.topology.events_queue),
-                    );
+                    self.health.set(COMPONENT, true, self.consuming());
                     info!("AMQP connection recovered.");
                 }
                 Some(Ok(delivery)) => {
@@ -186,8 +185,7 @@ impl Session {
     /// Readiness and the log follow the connection while lapin's auto-recovery works on it.
     fn report_link(&self, connected: bool) {
         if connected {
-            let detail = format!("consuming {}", self.config.topology.events_queue);
-            self.health.set(COMPONENT, true, detail);
+            self.health.set(COMPONENT, true, self.consuming());
             info!("AMQP connection recovered.");
         } else {
             self.health
@@ -201,7 +199,19 @@ impl Session {
         if d.data.len() <= self.config.max_body {
             signed::check(self.config.event_key.as_ref(), headers, &d.data)?;
         }
-        decode(headers, &d.data, self.config.max_body)
+        let event = decode(headers, &d.data, self.config.max_body)?;
+        if self.config.topology.shards.is_some() {
+            check_shard_key(headers, &event)?;
+        }
+        Ok(event)
+    }
+
+    /// The readiness detail while consuming.
+    fn consuming(&self) -> String {
+        format!(
+            "consuming {}",
+            self.config.topology.consumed_queues().join(", ")
+        )
     }
 
     pub(super) async fn poison(
@@ -238,6 +248,36 @@ impl Session {
             })
             .await?;
         Ok(())
+    }
+}
+
+/// Sharded, a message is routed by its `x-offboard-subject` header; one whose header is not
+/// its lowercased subject may be on the wrong shard (a person must never be on two), so it is
+/// dead-lettered as `bad-shard-key`.
+fn check_shard_key(headers: Option<&FieldTable>, event: &CloudEvent) -> Result<(), Rejection> {
+    let want = subject_key(&event.subject);
+    let got = headers.and_then(|h| {
+        h.inner()
+            .iter()
+            .find(|(k, _)| k.as_str() == SUBJECT_HEADER)
+            .map(|(_, v)| super::decode::header_json(v))
+    });
+    match got {
+        Some(serde_json::Value::String(s)) if s == want => Ok(()),
+        Some(other) => Err(Rejection::new(
+            "bad-shard-key",
+            format!(
+                "the {SUBJECT_HEADER} header is {other}, not the lowercased subject `{want}`; \
+                 the publisher must set it so the person's events reach one shard"
+            ),
+        )),
+        None => Err(Rejection::new(
+            "bad-shard-key",
+            format!(
+                "the {SUBJECT_HEADER} header is missing; with several instances the publisher \
+                 must set it to the lowercased subject (`{want}`)"
+            ),
+        )),
     }
 }
 

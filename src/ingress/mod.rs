@@ -5,6 +5,7 @@
 mod admission;
 mod consumer;
 mod decode;
+mod merged;
 mod outcomes;
 mod poison;
 mod signed;
