@@ -360,4 +360,22 @@ mod tests {
         );
         assert_eq!(redact_url("amqp://mq:5672"), "amqp://mq:5672");
     }
+
+    #[test]
+    fn shards_are_read_and_checked_at_load() {
+        let env = |pairs: &[(&'static str, &'static str)]| {
+            let m: HashMap<&str, &str> = pairs.iter().copied().collect();
+            let mut cfg = Config::default();
+            cfg.apply_env(|k| m.get(k).map(|v| v.to_string())).map(|()| cfg)
+        };
+        let cfg = env(&[("OFFBOARD_SHARDS", "4"), ("OFFBOARD_SHARD", "offboard-3")]).unwrap();
+        let shards = cfg.sharding().unwrap().unwrap();
+        assert_eq!((shards.total, shards.mine), (4, vec![3]));
+        assert_eq!(env(&[]).unwrap().sharding().unwrap(), None);
+        let err = env(&[("OFFBOARD_SHARDS", "2"), ("OFFBOARD_SHARD", "2")]).unwrap_err();
+        assert!(err.to_string().contains("OFFBOARD_SHARD"), "{err}");
+        let err = env(&[("OFFBOARD_SHARDS", "two")]).unwrap_err();
+        assert!(err.to_string().contains("OFFBOARD_SHARDS"), "{err}");
+        assert!(env(&[("OFFBOARD_SHARDS", "3")]).is_err());
+    }
 }

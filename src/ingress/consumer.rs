@@ -303,3 +303,30 @@ fn delivery_key(d: &Delivery) -> String {
         None => format!("h:{}", hex::encode(Sha256::digest(&d.data))),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use lapin::types::LongString;
+
+    #[test]
+    fn the_shard_key_must_be_the_lowercased_subject() {
+        let body = br#"{"specversion":"1.0","id":"e1","source":"t","type":"hr.leaver",
+            "subject":"Ada.L@Example.com","time":"2026-11-01T09:00:00Z"}"#;
+        let event = CloudEvent::from_json(body).unwrap();
+        let with = |v: &str| {
+            let mut h = FieldTable::default();
+            h.insert(
+                SUBJECT_HEADER.into(),
+                AMQPValue::LongString(LongString::from(v)),
+            );
+            h
+        };
+        assert!(check_shard_key(Some(&with("ada.l@example.com")), &event).is_ok());
+        let wrong = check_shard_key(Some(&with("Ada.L@Example.com")), &event).unwrap_err();
+        assert_eq!(wrong.code, "bad-shard-key");
+        let missing = check_shard_key(None, &event).unwrap_err();
+        assert!(missing.message.contains("missing"), "{}", missing.message);
+    }
+}
