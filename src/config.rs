@@ -366,7 +366,8 @@ mod tests {
         let env = |pairs: &[(&'static str, &'static str)]| {
             let m: HashMap<&str, &str> = pairs.iter().copied().collect();
             let mut cfg = Config::default();
-            cfg.apply_env(|k| m.get(k).map(|v| v.to_string())).map(|()| cfg)
+            cfg.apply_env(|k| m.get(k).map(|v| v.to_string()))
+                .map(|()| cfg)
         };
         let cfg = env(&[("OFFBOARD_SHARDS", "4"), ("OFFBOARD_SHARD", "offboard-3")]).unwrap();
         let shards = cfg.sharding().unwrap().unwrap();

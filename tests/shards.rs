@@ -197,6 +197,8 @@ async fn two_instances_share_the_users_and_a_killed_one_resumes_its_shard() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     drop(b); // SIGKILL
+    let waiting = depth(&ch, &topology.shard_queue(1)).await;
+    eprintln!("instance 1 killed with {waiting} of its first-half events still in its queue");
     for ev in second {
         publish(
             &ch,
