@@ -268,7 +268,11 @@ async fn two_instances_share_the_users_and_a_killed_one_resumes_its_shard() {
             );
             assert_eq!(runs.len(), PER_USER, "{subject}: {runs:?}");
             let live: Vec<_> = runs.iter().filter(|(_, s)| *s != "cancelled").collect();
-            assert_eq!(live.len(), 1, "{subject}: {runs:?}");
+            if live.len() != 1 {
+                let svc = if shard == 0 { &a } else { &b };
+                let (_, detail) = svc.get(&format!("/api/v1/runs?subject={subject}")).await;
+                panic!("instance {shard}, {subject}: {detail:#}");
+            }
             assert!(
                 live[0].0.ends_with(&format!("-k{}", PER_USER - 1)),
                 "{subject}'s current run is not its last correction: {runs:?}"
