@@ -6,6 +6,7 @@ use super::admission::{Item, Job, Pipeline};
 use super::decode::{BINARY_PREFIX, Rejection, decode};
 use super::merged::Merged;
 use super::poison::{PoisonCounters, dead_letter};
+use super::shard_key::check_shard_key;
 use super::signed;
 use super::supervisor::COMPONENT;
 use super::topology::Topology;
@@ -13,13 +14,11 @@ use crate::engine::Engine;
 use crate::event::CloudEvent;
 use crate::health::Health;
 use crate::metrics::Metrics;
-use crate::shard::{SUBJECT_HEADER, subject_key};
 use crate::signature::EventKey;
 use futures_lite::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions};
 use lapin::types::AMQPValue;
-use lapin::types::FieldTable;
 use lapin::{Channel, ConnectionStatus};
 use sha2::{Digest, Sha256};
 use std::future::Future;
@@ -251,36 +250,6 @@ impl Session {
     }
 }
 
-/// Sharded, a message is routed by its `x-offboard-subject` header; one whose header is not
-/// its lowercased subject may be on the wrong shard (a person must never be on two), so it is
-/// dead-lettered as `bad-shard-key`.
-fn check_shard_key(headers: Option<&FieldTable>, event: &CloudEvent) -> Result<(), Rejection> {
-    let want = subject_key(&event.subject);
-    let got = headers.and_then(|h| {
-        h.inner()
-            .iter()
-            .find(|(k, _)| k.as_str() == SUBJECT_HEADER)
-            .map(|(_, v)| super::decode::header_json(v))
-    });
-    match got {
-        Some(serde_json::Value::String(s)) if s == want => Ok(()),
-        Some(other) => Err(Rejection::new(
-            "bad-shard-key",
-            format!(
-                "the {SUBJECT_HEADER} header is {other}, not the lowercased subject `{want}`; \
-                 the publisher must set it so the person's events reach one shard"
-            ),
-        )),
-        None => Err(Rejection::new(
-            "bad-shard-key",
-            format!(
-                "the {SUBJECT_HEADER} header is missing; with several instances the publisher \
-                 must set it to the lowercased subject (`{want}`)"
-            ),
-        )),
-    }
-}
-
 /// Which message an attempt count belongs to: the AMQP message id, else the binary-mode
 /// event id, else a hash of the body (a structured event's id is in its body).
 fn delivery_key(d: &Delivery) -> String {
@@ -301,32 +270,5 @@ fn delivery_key(d: &Delivery) -> String {
     match ce_id {
         Some(id) => format!("e:{id}"),
         None => format!("h:{}", hex::encode(Sha256::digest(&d.data))),
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-    use lapin::types::LongString;
-
-    #[test]
-    fn the_shard_key_must_be_the_lowercased_subject() {
-        let body = br#"{"specversion":"1.0","id":"e1","source":"t","type":"hr.leaver",
-            "subject":"Ada.L@Example.com","time":"2026-11-01T09:00:00Z"}"#;
-        let event = CloudEvent::from_json(body).unwrap();
-        let with = |v: &str| {
-            let mut h = FieldTable::default();
-            h.insert(
-                SUBJECT_HEADER.into(),
-                AMQPValue::LongString(LongString::from(v)),
-            );
-            h
-        };
-        assert!(check_shard_key(Some(&with("ada.l@example.com")), &event).is_ok());
-        let wrong = check_shard_key(Some(&with("Ada.L@Example.com")), &event).unwrap_err();
-        assert_eq!(wrong.code, "bad-shard-key");
-        let missing = check_shard_key(None, &event).unwrap_err();
-        assert!(missing.message.contains("missing"), "{}", missing.message);
     }
 }

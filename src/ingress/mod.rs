@@ -8,6 +8,7 @@ mod decode;
 mod merged;
 mod outcomes;
 mod poison;
+mod shard_key;
 mod signed;
 mod supervisor;
 mod topology;

@@ -114,7 +114,9 @@ async fn open(config: &IngressConfig) -> lapin::Result<(Connection, lapin::Chann
 /// lacks the consistent-hash plugin, and the operator is told how to enable it.
 fn explain(config: &IngressConfig, e: lapin::Error) -> String {
     let text = e.to_string();
-    if config.topology.shards.is_some() && text.contains("x-consistent-hash") {
+    if config.topology.shards.is_some()
+        && (text.contains("x-consistent-hash") || text.contains("exchange type"))
+    {
         format!("{text} (enable the broker plugin: rabbitmq-plugins enable {HASH_PLUGIN})")
     } else {
         text
