@@ -49,6 +49,10 @@ pub struct Config {
     pub quarantine_threshold: Option<u64>,
     pub quarantine_percent: Option<f64>,
     pub quarantine_window: Option<String>,
+    /// Sharding (README "Several instances"): the deployment's number of shards and this
+    /// instance's shards ("2", "0,2" or a pod name ending in `-<n>`).
+    pub shards: Option<u32>,
+    pub shard: Option<String>,
 }
 
 /// Every key of [`Config`] as written in `offboard.toml`, in declaration order (each has the
@@ -82,6 +86,8 @@ pub const KEYS: &[&str] = &[
     "quarantine_threshold",
     "quarantine_percent",
     "quarantine_window",
+    "shards",
+    "shard",
 ];
 
 /// Secrets (admin token, client secret, event key) print as `***`.
@@ -117,6 +123,8 @@ impl std::fmt::Debug for Config {
             .field("quarantine_threshold", &self.quarantine_threshold)
             .field("quarantine_percent", &self.quarantine_percent)
             .field("quarantine_window", &self.quarantine_window)
+            .field("shards", &self.shards)
+            .field("shard", &self.shard)
             .finish()
     }
 }
@@ -165,6 +173,8 @@ pub const ENV_VARS: &[&str] = &[
     "OFFBOARD_QUARANTINE_THRESHOLD",
     "OFFBOARD_QUARANTINE_PERCENT",
     "OFFBOARD_CONCURRENCY",
+    "OFFBOARD_SHARDS",
+    "OFFBOARD_SHARD",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -222,7 +232,19 @@ impl Config {
             partner_tenant_id => "OFFBOARD_PARTNER_TENANT_ID",
             csp_customer_id => "OFFBOARD_CSP_CUSTOMER_ID", backup_url => "OFFBOARD_BACKUP_URL",
             event_key => "OFFBOARD_EVENT_KEY", quarantine_window => "OFFBOARD_QUARANTINE_WINDOW",
+            shard => "OFFBOARD_SHARD",
         );
+        if let Some(v) = get("OFFBOARD_SHARDS").filter(|v| !v.is_empty()) {
+            self.shards = Some(parse_env(
+                "OFFBOARD_SHARDS",
+                &v,
+                "a whole number of shards (1: no sharding)",
+            )?);
+        }
+        self.sharding().map_err(|message| ConfigError::Env {
+            var: "OFFBOARD_SHARD".into(),
+            message,
+        })?;
         let list = |v: String| -> Vec<String> {
             v.split(',')
                 .map(|s| s.trim().to_string())
@@ -322,6 +344,12 @@ impl Config {
                 .and_then(|w| humantime::parse_duration(w).ok())
                 .unwrap_or(std::time::Duration::from_secs(24 * 3600)),
         }
+    }
+
+    /// This instance's shards; `None` when not sharded (checked when the configuration is
+    /// loaded).
+    pub fn sharding(&self) -> Result<Option<crate::shard::Shards>, String> {
+        crate::shard::Shards::parse(self.shards, self.shard.as_deref())
     }
 
     pub fn http_addr(&self) -> String {
@@ -460,7 +488,28 @@ mod tests {
             quarantine_threshold,
             quarantine_percent,
             quarantine_window,
+            shards,
+            shard,
         );
         assert_eq!(fields, KEYS);
+    }
+
+    #[test]
+    fn shards_are_read_and_checked_at_load() {
+        let env = |pairs: &[(&'static str, &'static str)]| {
+            let m: HashMap<&str, &str> = pairs.iter().copied().collect();
+            let mut cfg = Config::default();
+            cfg.apply_env(|k| m.get(k).map(|v| v.to_string()))
+                .map(|()| cfg)
+        };
+        let cfg = env(&[("OFFBOARD_SHARDS", "4"), ("OFFBOARD_SHARD", "offboard-3")]).unwrap();
+        let shards = cfg.sharding().unwrap().unwrap();
+        assert_eq!((shards.total, shards.mine), (4, vec![3]));
+        assert_eq!(env(&[]).unwrap().sharding().unwrap(), None);
+        let err = env(&[("OFFBOARD_SHARDS", "2"), ("OFFBOARD_SHARD", "2")]).unwrap_err();
+        assert!(err.to_string().contains("OFFBOARD_SHARD"), "{err}");
+        let err = env(&[("OFFBOARD_SHARDS", "two")]).unwrap_err();
+        assert!(err.to_string().contains("OFFBOARD_SHARDS"), "{err}");
+        assert!(env(&[("OFFBOARD_SHARDS", "3")]).is_err());
     }
 }

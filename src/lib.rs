@@ -18,6 +18,7 @@
 //! | [`store`] | sled: runs, journal, dedup, timers, outbox, AMQP attempt counts (the only sled user) | — |
 //! | [`ingress`] | AMQP: topology, consume, decode, dead-letter, reconnect (the only lapin user) | sled, axum, reqwest |
 //! | [`api`] | HTTP: the admin API and `sim_graph` servers (the only axum user); `client`, the admin API's client for the commands | — |
+//! | [`shard`] | which shards (users) this instance owns; the subject header publishers set | — |
 //! | [`signature`] | HMAC-SHA256 event signatures (`x-offboard-signature`) | — |
 //! | [`health`] | readiness of the service's dependencies | — |
 //! | [`metrics`] | Prometheus registry and text format, the `Metrics` handle, the tenant watch | sled, lapin, axum, reqwest |
@@ -33,6 +34,7 @@ pub mod health;
 pub mod ids;
 pub mod ingress;
 pub mod metrics;
+pub mod shard;
 pub mod signature;
 pub mod steps;
 pub mod store;

@@ -23,21 +23,12 @@ const STATEFULSET: &str = "deploy/k8s/statefulset.yaml";
 const BINARY: &str = "/usr/local/bin/offboard";
 const TOKEN: &str = "deploy-test-token";
 
-/// Added by the sharding work (OFFBOARD_SHARDS = total shard count, OFFBOARD_SHARD = "2",
-/// "0,2" or a pod name ending in "-<n>"); remove from here once src/config.rs lists them.
-const SHARDING_VARS: &[&str] = &["OFFBOARD_SHARDS", "OFFBOARD_SHARD"];
-
 fn known_vars() -> Vec<&'static str> {
     let logging = [
         offboard::cli::logging::LEVEL_VAR,
         offboard::cli::logging::FORMAT_VAR,
     ];
-    ENV_VARS
-        .iter()
-        .chain(logging.iter())
-        .chain(SHARDING_VARS.iter())
-        .copied()
-        .collect()
+    ENV_VARS.iter().chain(logging.iter()).copied().collect()
 }
 
 fn deploy_files() -> Vec<String> {

@@ -379,6 +379,35 @@ async fn superseding_a_waiting_leaver_starts_the_run_queued_behind_it() {
     env.stop().await;
 }
 
+/// A correction replaces an earlier correction that is queued (not started) behind a run
+/// it cannot replace; only the last one is left to run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correction_replaces_the_one_queued_behind_another_run() {
+    let mut wfs = common::repo_workflows();
+    wfs.retain(|w| w.name != "mover");
+    wfs.push(workflow(&MOVER_LITE.replace(
+        "action = \"user.snapshot\"",
+        "action = \"user.snapshot\"\napproval = true",
+    )));
+    let env = TestEnv::start(wfs, example_tenant()).await;
+    let day = |d: &str| json!({"lastWorkingDay": d, "mailbox": "shared"});
+    let mover = env.submit_one("m1", "hr.mover", DANA, json!({})).await;
+    env.settle_until_approval(mover).await;
+    let first = env
+        .submit_one("l1", "hr.leaver", DANA, day("2027-03-31"))
+        .await;
+    let second = env
+        .submit_one("l2", "hr.leaver", DANA, day("2027-01-15"))
+        .await;
+    let old = env.wait_status(first, RunStatus::Cancelled).await;
+    assert!(old.reason.unwrap().contains("superseded by event l2"));
+    env.engine.approve(mover).await.unwrap();
+    env.wait_status(mover, RunStatus::Succeeded).await;
+    let r = env.wait_status(second, RunStatus::Waiting).await;
+    assert_eq!(r.wake_at.unwrap().to_rfc3339(), "2027-01-16T00:00:00+00:00");
+    env.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_triggering_two_workflows_of_one_family_runs_them_one_after_the_other() {
     let also = MOVER_LITE

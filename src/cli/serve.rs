@@ -111,10 +111,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             }
         }
     }));
-    let topology = match &cfg.amqp_prefix {
+    let mut topology = match &cfg.amqp_prefix {
         Some(p) => Topology::prefixed(p),
         None => Topology::default(),
     };
+    topology.shards = cfg.sharding().map_err(anyhow::Error::msg)?;
     let sink: Arc<dyn OutcomeSink> = match &cfg.amqp_url {
         Some(url) => {
             let mut config = IngressConfig::new(url.clone());

@@ -237,6 +237,14 @@ impl Engine {
         let inner = &self.inner;
         let now = inner.now();
         let mut queue = inner.store.subject_queue(&wf.family, &event.subject)?;
+        // A correction queued behind a head that could not be superseded at once (its task
+        // was at a checkpoint) is itself replaced by a later correction.
+        let behind: Vec<(u64, RunId)> = queue.iter().skip(1).copied().collect();
+        for (seq, id) in behind {
+            if self.supersede(batch, id, wf, event, &mut adm.claimed)? {
+                queue.retain(|&(s, _)| s != seq);
+            }
+        }
         if let Some(&(seq, head)) = queue.first()
             && self.supersede(batch, head, wf, event, &mut adm.claimed)?
         {

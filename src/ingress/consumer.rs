@@ -4,7 +4,9 @@
 
 use super::admission::{Item, Job, Pipeline};
 use super::decode::{BINARY_PREFIX, Rejection, decode};
+use super::merged::Merged;
 use super::poison::{PoisonCounters, dead_letter};
+use super::shard_key::check_shard_key;
 use super::signed;
 use super::supervisor::COMPONENT;
 use super::topology::Topology;
@@ -17,7 +19,7 @@ use futures_lite::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions};
 use lapin::types::AMQPValue;
-use lapin::{Channel, ConnectionStatus, Consumer};
+use lapin::{Channel, ConnectionStatus};
 use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::pin::Pin;
@@ -91,7 +93,7 @@ impl Session {
     /// messages in hand to be settled (or, on a dead channel, left to redelivery).
     pub async fn run(
         &self,
-        mut consumer: Consumer,
+        mut consumer: Merged,
         mut shutdown: Pin<&mut impl Future<Output = ()>>,
     ) -> Ended {
         let (jobs, pipeline) = Pipeline::start(self.clone());
@@ -134,11 +136,7 @@ impl Session {
                     if let Err(e) = self.channel.wait_for_recovery(e).await {
                         break Ended::Lost(e.to_string());
                     }
-                    self.health.set(
-                        COMPONENT,
-                        true,
-                        format!("consuming {}", self.config.topology.events_queue),
-                    );
+                    self.health.set(COMPONENT, true, self.consuming());
                     info!("AMQP connection recovered.");
                 }
                 Some(Ok(delivery)) => {
@@ -186,8 +184,7 @@ impl Session {
     /// Readiness and the log follow the connection while lapin's auto-recovery works on it.
     fn report_link(&self, connected: bool) {
         if connected {
-            let detail = format!("consuming {}", self.config.topology.events_queue);
-            self.health.set(COMPONENT, true, detail);
+            self.health.set(COMPONENT, true, self.consuming());
             info!("AMQP connection recovered.");
         } else {
             self.health
@@ -201,7 +198,19 @@ impl Session {
         if d.data.len() <= self.config.max_body {
             signed::check(self.config.event_key.as_ref(), headers, &d.data)?;
         }
-        decode(headers, &d.data, self.config.max_body)
+        let event = decode(headers, &d.data, self.config.max_body)?;
+        if self.config.topology.shards.is_some() {
+            check_shard_key(headers, &event)?;
+        }
+        Ok(event)
+    }
+
+    /// The readiness detail while consuming.
+    fn consuming(&self) -> String {
+        format!(
+            "consuming {}",
+            self.config.topology.consumed_queues().join(", ")
+        )
     }
 
     pub(super) async fn poison(

@@ -5,8 +5,10 @@
 mod admission;
 mod consumer;
 mod decode;
+mod merged;
 mod outcomes;
 mod poison;
+mod shard_key;
 mod signed;
 mod supervisor;
 mod topology;

@@ -27,6 +27,7 @@ pub struct PoisonCounters {
     pub too_many_attempts: AtomicU64,
     pub unsigned: AtomicU64,
     pub bad_signature: AtomicU64,
+    pub bad_shard_key: AtomicU64,
 }
 
 impl PoisonCounters {
@@ -40,6 +41,7 @@ impl PoisonCounters {
             "too-many-attempts" => &self.too_many_attempts,
             "unsigned" => &self.unsigned,
             "bad-signature" => &self.bad_signature,
+            "bad-shard-key" => &self.bad_shard_key,
             _ => &self.rejected_by_engine,
         };
         c.fetch_add(1, Ordering::Relaxed);
@@ -57,6 +59,7 @@ impl PoisonCounters {
             &self.too_many_attempts,
             &self.unsigned,
             &self.bad_signature,
+            &self.bad_shard_key,
         ]
         .iter()
         .map(|c| c.load(Ordering::Relaxed))
@@ -77,6 +80,7 @@ impl crate::metrics::ReasonCounts for PoisonCounters {
             ("too-many-attempts", &self.too_many_attempts),
             ("unsigned", &self.unsigned),
             ("bad-signature", &self.bad_signature),
+            ("bad-shard-key", &self.bad_shard_key),
         ]
         .into_iter()
         .map(|(reason, c)| (reason, c.load(Ordering::Relaxed)))

@@ -2,12 +2,14 @@
 //! recovery gives up, reconnect with exponential backoff. `run` returns on shutdown.
 
 use super::consumer::{Ended, IngressConfig, Session};
+use super::merged::Merged;
 use super::poison::PoisonCounters;
+use super::topology::HASH_PLUGIN;
 use crate::engine::Engine;
 use crate::health::Health;
 use lapin::options::{BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions};
 use lapin::types::FieldTable;
-use lapin::{Connection, ConnectionProperties, Consumer};
+use lapin::{Connection, ConnectionProperties};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,12 +46,9 @@ pub async fn run(
         };
         let why = match attempt {
             Ok((conn, channel, consumer)) => {
-                info!(queue = %config.topology.events_queue, "AMQP ingress consuming.");
-                health.set(
-                    COMPONENT,
-                    true,
-                    format!("consuming {}", config.topology.events_queue),
-                );
+                let queues = config.topology.consumed_queues().join(", ");
+                info!(queues = %queues, "AMQP ingress consuming.");
+                health.set(COMPONENT, true, format!("consuming {queues}"));
                 backoff = BACKOFF_MIN;
                 let session = Session {
                     engine: engine.clone(),
@@ -70,7 +69,7 @@ pub async fn run(
                     Ended::Lost(why) => why,
                 }
             }
-            Err(e) => e.to_string(),
+            Err(e) => explain(config, e),
         };
         health.set(COMPONENT, false, format!("broker unreachable: {why}"));
         warn!(error = %why, retry_in_ms = backoff.as_millis() as u64, "AMQP connection lost; reconnecting.");
@@ -82,7 +81,7 @@ pub async fn run(
     }
 }
 
-async fn open(config: &IngressConfig) -> lapin::Result<(Connection, lapin::Channel, Consumer)> {
+async fn open(config: &IngressConfig) -> lapin::Result<(Connection, lapin::Channel, Merged)> {
     let props = ConnectionProperties::default()
         .enable_auto_recover()
         .with_connection_name(config.connection_name.as_str().into());
@@ -95,13 +94,31 @@ async fn open(config: &IngressConfig) -> lapin::Result<(Connection, lapin::Chann
     channel
         .confirm_select(ConfirmSelectOptions::default())
         .await?;
-    let consumer = channel
-        .basic_consume(
-            config.topology.events_queue.as_str().into(),
-            "offboard-ingress".into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
-    Ok((conn, channel, consumer))
+    let mut consumers = Vec::new();
+    for queue in config.topology.consumed_queues() {
+        let tag = format!("offboard-ingress:{queue}");
+        let consumer = channel
+            .basic_consume(
+                queue.as_str().into(),
+                tag.as_str().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        consumers.push(consumer);
+    }
+    Ok((conn, channel, Merged::new(consumers)))
+}
+
+/// A failed connect or declare; a sharded topology the broker cannot declare most likely
+/// lacks the consistent-hash plugin, and the operator is told how to enable it.
+fn explain(config: &IngressConfig, e: lapin::Error) -> String {
+    let text = e.to_string();
+    if config.topology.shards.is_some()
+        && (text.contains("x-consistent-hash") || text.contains("exchange type"))
+    {
+        format!("{text} (enable the broker plugin: rabbitmq-plugins enable {HASH_PLUGIN})")
+    } else {
+        text
+    }
 }
