@@ -9,7 +9,9 @@
 //!    so each run also takes its first step (a 30-day wait: one more durable transition).
 //!
 //! Run: `cargo bench --bench ingress` (`BENCH_EVENTS`, default 20000; `BENCH_PREFETCH`,
-//! default 256; broker from `OFFBOARD_TEST_AMQP_URL`).
+//! default 256; `BENCH_EXECUTOR=0` admits only; `BENCH_QUARANTINE=1` counts every leaver in
+//! the mass-offboarding quarantine's window as `offboard serve` does, with a limit it never
+//! reaches; broker from `OFFBOARD_TEST_AMQP_URL`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use futures_lite::StreamExt;
@@ -115,14 +117,22 @@ async fn offboard_consume(url: &str, topology: &Topology, n: usize, prefetch: u1
     let wf = offboard::workflow::parse(std::path::Path::new("bench.toml"), WAITING_WF).unwrap();
     let clock = SimClock::new();
     let sim = SimTenant::from_scenario(Scenario::default(), clock.clone()).unwrap();
+    let mut config = EngineConfig::new(StepEnv {
+        backup_dir: dir.path().join("backups"),
+    });
+    if std::env::var("BENCH_QUARANTINE").is_ok_and(|v| v == "1") {
+        config.quarantine = offboard::engine::QuarantinePolicy {
+            threshold: u64::MAX,
+            percent: 0.0,
+            window: std::time::Duration::from_secs(24 * 3600),
+        };
+    }
     let engine = Engine::new(
         store.clone(),
         Registry::new(vec![wf]),
         Arc::new(sim),
         Arc::new(clock),
-        EngineConfig::new(StepEnv {
-            backup_dir: dir.path().join("backups"),
-        }),
+        config,
     );
     let (stop, rx) = tokio::sync::watch::channel(false);
     let executor = std::env::var("BENCH_EXECUTOR").map_or(true, |v| v != "0");
