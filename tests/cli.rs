@@ -507,6 +507,12 @@ async fn the_service_quarantines_a_bulk_flood_and_blocks_protected_accounts() {
         "nora.vidal@contoso.com",
     ];
     let file = write(dir.path(), "flood.txt", &people.join("\n"));
+    // A last working day a few seconds ahead: the events are submitted one by one, and a
+    // run admitted before the limit was crossed would otherwise pass its guardrails (as it
+    // should) before the fourth person arrives. Waiting for the day, all four are held.
+    let soon = (chrono::Utc::now() + chrono::Duration::seconds(4))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let day = format!("lastWorkingDay={soon}");
     ok(&cli(
         &svc.base,
         &[
@@ -514,6 +520,8 @@ async fn the_service_quarantines_a_bulk_flood_and_blocks_protected_accounts() {
             "hr.leaver",
             "--from-file",
             &file,
+            "--data",
+            &day,
             "--yes",
             "--batch-id",
             "f",
