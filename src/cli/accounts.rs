@@ -1,6 +1,7 @@
 //! Who a bulk submission is for: the lines of an accounts file (UPNs or object ids) or a
 //! `--filter k=v,k=v` for the tenant's user search.
 
+use crate::event::{is_object_id, is_upn};
 use anyhow::bail;
 use std::collections::HashSet;
 
@@ -22,7 +23,7 @@ pub fn parse_accounts(text: &str, file: &str) -> anyhow::Result<Accounts> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        if !is_upn(line) && !is_guid(line) {
+        if !is_upn(line) && !is_object_id(line) {
             bad.push(format!("{} (`{line}`)", i + 1));
             continue;
         }
@@ -43,22 +44,6 @@ pub fn parse_accounts(text: &str, file: &str) -> anyhow::Result<Accounts> {
         );
     }
     Ok(Accounts { subjects, notes })
-}
-
-fn is_upn(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((name, domain)) => {
-            !name.is_empty()
-                && !domain.is_empty()
-                && !domain.contains('@')
-                && !s.chars().any(char::is_whitespace)
-        }
-        None => false,
-    }
-}
-
-fn is_guid(s: &str) -> bool {
-    uuid::Uuid::try_parse(s).is_ok() && s.len() == 36
 }
 
 /// `department=Sales,usageLocation=US` → pairs; every part needs a key and a value.

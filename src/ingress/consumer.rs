@@ -54,7 +54,7 @@ impl IngressConfig {
             url: url.into(),
             topology: Topology::default(),
             prefetch: 256,
-            max_body: 1024 * 1024,
+            max_body: crate::event::MAX_EVENT_BYTES,
             max_attempts: 5,
             connection_name: "offboard-ingress".into(),
             event_key: None,

@@ -13,7 +13,7 @@ pub const BINARY_PREFIX: &str = "cloudEvents:";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     /// Stable, machine-readable: `invalid-json`, `missing-attribute`, `invalid-attribute`,
-    /// `unknown-type`, `oversized`, `rejected-by-engine`, `too-many-attempts`, `unsigned`,
+    /// `unknown-type`, `invalid-subject`, `oversized`, `rejected-by-engine`, `too-many-attempts`, `unsigned`,
     /// `bad-signature`, `bad-shard-key`.
     pub code: &'static str,
     /// What a person needs to fix the sender.

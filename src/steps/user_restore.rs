@@ -8,6 +8,7 @@ use super::restore_seats::{shortages, wait_for_seats};
 use super::seats::Seats;
 use super::subject::{base_output, is_not_found, same_principal, skus_by_id};
 use super::{FactWrite, StepContext, StepOutcome, StepReport};
+use crate::event::is_object_id;
 use crate::ids::{SkuId, UserId};
 use crate::tenant::{DeletedUser, ErrorKind, Tenant, User};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
@@ -22,16 +23,6 @@ pub(super) const RETENTION_DAYS: i64 = 30;
 
 pub(super) fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-/// Whether `s` has the shape of an Entra object id (a GUID).
-fn is_object_id(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
 }
 
 /// The UPN a deleted user had: deletion prefixes it with the object id without hyphens.

@@ -211,6 +211,14 @@ fn parse_schedule(
             String::new()
         }
     };
+    if !event_type.is_empty()
+        && let Err(why) = crate::event::subject_kind(&event_type, &subject)
+    {
+        r.at_line(
+            line,
+            format!("`subject` in [schedule] (`{subject}`) would be refused: {why}"),
+        );
+    }
     Some(Schedule {
         cron,
         subject,

@@ -7,6 +7,7 @@ use super::error::AdminError;
 use super::state::AdminState;
 use crate::engine::EngineError;
 use crate::event::CloudEvent;
+pub use crate::event::MAX_EVENT_BYTES;
 use crate::signature::{SIGNATURE_HEADER, SignatureError};
 use axum::Json;
 use axum::body::Body;
@@ -14,9 +15,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_lite::StreamExt;
-
-/// The largest event body accepted (1 MiB).
-pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
 
 const MEDIA_TYPES: [&str; 2] = ["application/cloudevents+json", "application/json"];
 
@@ -56,10 +54,17 @@ pub(super) fn refused(e: EngineError) -> AdminError {
     }
 }
 
-/// The CloudEvent in `bytes`; a 400 with the event error's code otherwise.
+/// The CloudEvent in `bytes`; otherwise a 400 (malformed) or 422 (a subject that is no person,
+/// a value over its limit) with the event error's code.
 pub(super) fn decode(bytes: &[u8]) -> Result<CloudEvent, AdminError> {
     CloudEvent::from_json(bytes).map_err(|e| {
-        AdminError::bad_request(
+        let status = if e.is_unprocessable() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        AdminError::new(
+            status,
             e.code(),
             format!("{e}; send a CloudEvents 1.0 event in structured JSON (README \"Events\")"),
         )
@@ -92,7 +97,7 @@ fn too_large() -> AdminError {
         StatusCode::PAYLOAD_TOO_LARGE,
         "too-large",
         format!(
-            "the event body is larger than {MAX_EVENT_BYTES} bytes (1 MiB); keep large data out of the event"
+            "the event body is larger than {MAX_EVENT_BYTES} bytes (64 KiB); keep large data out of the event (README \"Events\", limits)"
         ),
     )
 }

@@ -1,8 +1,15 @@
-//! The CloudEvent envelope (structured JSON mode) and the lifecycle payload of DESIGN.md §5.
-//! Decoding never panics: every problem becomes an [`EventError`] that names the field.
+//! The CloudEvent envelope (structured JSON mode): required attributes, their limits
+//! (`limits.rs`) and the subject's shape (`subject.rs`). Decoding never panics: every problem
+//! becomes an [`EventError`] that names the field.
 
+use super::lifecycle::LifecycleData;
+use super::limits::{
+    MAX_CONTENT_TYPE_BYTES, MAX_EVENT_BYTES, MAX_ID_BYTES, MAX_SOURCE_BYTES, MAX_TIME_BYTES,
+    check_data, one_line, shown,
+};
+use super::subject::subject_kind;
 use crate::ids::EventId;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -41,26 +48,53 @@ pub enum EventError {
     Missing(&'static str),
     #[error("the attribute `{field}` is invalid: {reason}")]
     Invalid { field: &'static str, reason: String },
-    #[error("unknown event type `{0}`; known types: {types}", types = EVENT_TYPES.join(", "))]
+    #[error("unknown event type `{}`; known types: {types}", shown(.0), types = EVENT_TYPES.join(", "))]
     UnknownType(String),
+    #[error("the subject `{}` is refused: {reason}", shown(.subject))]
+    InvalidSubject { subject: String, reason: String },
+    #[error("`{field}` has {size} bytes; the limit is {limit}")]
+    TooLarge {
+        field: String,
+        size: usize,
+        limit: usize,
+    },
 }
 
 impl EventError {
     /// Machine-readable code, the same for every way in (AMQP `x-offboard-reason`, HTTP API
-    /// `error`): `invalid-json`, `missing-attribute`, `invalid-attribute`, `unknown-type`.
+    /// `error`): `invalid-json`, `missing-attribute`, `invalid-attribute`, `unknown-type`,
+    /// `invalid-subject`, `oversized`.
     pub fn code(&self) -> &'static str {
         match self {
             EventError::InvalidJson(_) => "invalid-json",
             EventError::Missing(_) => "missing-attribute",
             EventError::Invalid { .. } => "invalid-attribute",
             EventError::UnknownType(_) => "unknown-type",
+            EventError::InvalidSubject { .. } => "invalid-subject",
+            EventError::TooLarge { .. } => "oversized",
         }
+    }
+
+    /// Well-formed, but outside what offboard accepts (a subject that is no person, a value
+    /// over its limit): HTTP answers 422 rather than 400.
+    pub fn is_unprocessable(&self) -> bool {
+        matches!(
+            self,
+            EventError::InvalidSubject { .. } | EventError::TooLarge { .. }
+        )
     }
 }
 
 impl CloudEvent {
     /// Decodes and validates a structured-mode CloudEvent body.
     pub fn from_json(body: &[u8]) -> Result<Self, EventError> {
+        if body.len() > MAX_EVENT_BYTES {
+            return Err(EventError::TooLarge {
+                field: "the event".into(),
+                size: body.len(),
+                limit: MAX_EVENT_BYTES,
+            });
+        }
         let v: Value =
             serde_json::from_slice(body).map_err(|e| EventError::InvalidJson(e.to_string()))?;
         Self::from_value(v)
@@ -89,33 +123,53 @@ impl CloudEvent {
         if specversion != "1.0" {
             return Err(EventError::Invalid {
                 field: "specversion",
-                reason: format!("`{specversion}` is not supported; use \"1.0\""),
+                reason: format!("`{}` is not supported; use \"1.0\"", shown(&specversion)),
             });
         }
         let id = text("id")?;
+        one_line("id", &id, MAX_ID_BYTES)?;
         let source = text("source")?;
+        one_line("source", &source, MAX_SOURCE_BYTES)?;
         let event_type = text("type")?;
         if !EVENT_TYPES.contains(&event_type.as_str()) {
             return Err(EventError::UnknownType(event_type));
         }
         let subject = text("subject")?;
+        subject_kind(&event_type, &subject).map_err(|reason| EventError::InvalidSubject {
+            subject: subject.clone(),
+            reason,
+        })?;
         let time_text = text("time")?;
+        one_line("time", &time_text, MAX_TIME_BYTES)?;
         let time = DateTime::parse_from_rfc3339(&time_text)
             .map_err(|e| EventError::Invalid {
                 field: "time",
-                reason: format!("`{time_text}` is not an RFC 3339 date-time ({e})"),
+                reason: format!("`{}` is not an RFC 3339 date-time ({e})", shown(&time_text)),
             })?
             .with_timezone(&Utc);
-        let datacontenttype = obj
-            .get("datacontenttype")
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let datacontenttype = match obj.get("datacontenttype") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => {
+                one_line("datacontenttype", s, MAX_CONTENT_TYPE_BYTES)?;
+                Some(s.clone())
+            }
+            Some(_) => {
+                return Err(EventError::Invalid {
+                    field: "datacontenttype",
+                    reason: "must be a string".into(),
+                });
+            }
+        };
         let data = obj.get("data").cloned().unwrap_or(Value::Null);
-        if !(data.is_null() || data.is_object()) {
-            return Err(EventError::Invalid {
-                field: "data",
-                reason: "must be a JSON object".into(),
-            });
+        match &data {
+            Value::Null => {}
+            Value::Object(map) => check_data(map)?,
+            _ => {
+                return Err(EventError::Invalid {
+                    field: "data",
+                    reason: "must be a JSON object".into(),
+                });
+            }
         }
         let event = CloudEvent {
             specversion,
@@ -141,97 +195,16 @@ impl CloudEvent {
                 field: "data",
                 reason: e.to_string(),
             })?;
-        if let Some(day) = &d.last_working_day {
-            parse_instant(day).ok_or_else(|| EventError::Invalid {
-                field: "data.lastWorkingDay",
-                reason: format!("`{day}` is neither a date (YYYY-MM-DD) nor an RFC 3339 date-time"),
-            })?;
-        }
-        if let Some(code) = &d.usage_location
-            && !is_alpha2_shape(code)
-        {
-            return Err(EventError::Invalid {
-                field: "data.usageLocation",
-                reason: format!("`{code}` is not an ISO 3166-1 alpha-2 code"),
-            });
-        }
+        d.check()?;
         Ok(d)
     }
 }
 
-/// Two ASCII letters, either case (the joiner's `usage.set` checks the code against the
-/// officially assigned ones and upper-cases it).
-fn is_alpha2_shape(code: &str) -> bool {
-    code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic())
-}
-
-/// What to do with the leaver's mailbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MailboxChoice {
-    /// Keep it as a shared mailbox; the account stays, disabled.
-    Shared,
-    /// Let it go with the account.
-    Delete,
-}
-
-/// What to do with the leaver's OneDrive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OneDriveChoice {
-    Backup,
-    Manager,
-    Both,
-    None,
-}
-
-/// Lifecycle data fields (camelCase on the wire).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LifecycleData {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_working_day: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manager: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mailbox: Option<MailboxChoice>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub onedrive: Option<OneDriveChoice>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auto_reply: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usage_location: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub licenses: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub groups: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
-    /// Mover with group-based licensing: the group that assigns `from` (object id).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from_group: Option<String>,
-    /// Mover with group-based licensing: the group that assigns `to` (object id).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to_group: Option<String>,
-}
-
-/// Parses a date or a date-time. A bare date means the end of that day (UTC): the person
-/// still works on their last working day, so the run waits until the day is over.
-pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    let day = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-    let next = day.succ_opt()?;
-    Some(next.and_hms_opt(0, 0, 0)?.and_utc())
-}
-
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::event::{MailboxChoice, OneDriveChoice, parse_instant};
     use serde_json::json;
 
     fn leaver() -> Value {
@@ -296,5 +269,69 @@ mod tests {
     fn a_bare_date_means_the_end_of_that_day() {
         let t = parse_instant("2026-11-30").unwrap();
         assert_eq!(t.to_rfc3339(), "2026-12-01T00:00:00+00:00");
+    }
+
+    #[test]
+    fn subjects_that_are_not_a_person_are_refused() {
+        for bad in [
+            "bo.nilsen@contoso.com\u{0}x",
+            "bo.nilsen@contoso.com\nINFO forged",
+            "dana",
+            "tenant",
+            &format!("{}@contoso.com", "a".repeat(200)),
+        ] {
+            let mut v = leaver();
+            v["subject"] = json!(bad);
+            let e = CloudEvent::from_value(v).unwrap_err();
+            assert_eq!(e.code(), "invalid-subject", "{bad:?}: {e}");
+            assert!(e.is_unprocessable());
+            assert!(
+                e.to_string().len() < 400,
+                "the message repeats a bounded value"
+            );
+        }
+        let mut v = leaver();
+        v["subject"] = json!("0b5e1c2a-8f0e-4c7b-9a51-6d2f3e4a5b6c");
+        assert!(CloudEvent::from_value(v).is_ok());
+        let mut v = leaver();
+        v["type"] = json!("ops.retention-sweep");
+        v["subject"] = json!("tenant");
+        v["data"] = json!({});
+        assert!(CloudEvent::from_value(v).is_ok());
+    }
+
+    #[test]
+    fn attributes_over_their_limits_are_refused_with_a_bounded_message() {
+        let huge = "9".repeat(131_000);
+        let mut v = leaver();
+        v["time"] = json!(huge);
+        let e = CloudEvent::from_value(v).unwrap_err();
+        assert_eq!(e.code(), "oversized");
+        assert!(e.to_string().len() < 200, "{e}");
+        let mut v = leaver();
+        v["id"] = json!("e1\n2026-11-01T00:00:00Z INFO Run succeeded.");
+        assert_eq!(
+            CloudEvent::from_value(v).unwrap_err().code(),
+            "invalid-attribute"
+        );
+        let mut v = leaver();
+        v["source"] = json!("s".repeat(300));
+        assert_eq!(CloudEvent::from_value(v).unwrap_err().code(), "oversized");
+        let mut v = leaver();
+        v["data"]["manager"] = json!("the boss");
+        assert!(
+            CloudEvent::from_value(v)
+                .unwrap_err()
+                .to_string()
+                .contains("data.manager")
+        );
+        let body = format!(
+            r#"{{"specversion":"1.0","id":"e","source":"s","type":"hr.leaver","subject":"a@b.c","time":"2026-11-01T10:00:00Z","data":{{"x":"{}"}}}}"#,
+            "y".repeat(70_000)
+        );
+        assert_eq!(
+            CloudEvent::from_json(body.as_bytes()).unwrap_err().code(),
+            "oversized"
+        );
     }
 }
