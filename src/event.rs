@@ -1,4 +1,4 @@
-//! The CloudEvent envelope (structured JSON mode) and the lifecycle payload of DESIGN.md §5.
+//! The CloudEvent envelope (structured JSON mode) and the lifecycle payload (README "Events").
 //! Decoding never panics: every problem becomes an [`EventError`] that names the field.
 
 use crate::ids::EventId;

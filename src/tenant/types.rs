@@ -1,5 +1,5 @@
 //! Domain types of the tenant, named after their Graph / Exchange counterparts
-//! (ms365-api.md). Field comments give the wire name where it differs.
+//! (docs/microsoft-365-api.md). Field comments give the wire name where it differs.
 
 use crate::ids::{DriveId, GroupId, SkuId, UserId};
 use chrono::{DateTime, Utc};
@@ -179,7 +179,7 @@ impl Group {
         self.group_types.iter().any(|t| t == "DynamicMembership")
     }
 
-    /// Why members cannot be changed through Graph, if they cannot (R10, ms365-api §4.7).
+    /// Why Graph cannot change the members, if it cannot (R10, docs/microsoft-365-api.md §4.7).
     pub fn not_editable_reason(&self) -> Option<&'static str> {
         if self.is_dynamic() {
             Some("it has dynamic membership; change the membership rule or the user's attributes")

@@ -1,4 +1,4 @@
-//! Static ordering hazards (microsoft-rules.md R3, R4, R6, R12, R16; R3 also for a
+//! Static ordering hazards (docs/rules.md R3, R4, R6, R12, R16; R3 also for a
 //! restore), decided over every case of the enum payload fields `data.mailbox` ×
 //! `data.onedrive` (including absent).
 
