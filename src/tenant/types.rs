@@ -271,12 +271,12 @@ impl Mailbox {
     pub fn license_required_reason(&self) -> Option<String> {
         const LIMIT: u64 = 50 * 1024 * 1024 * 1024;
         if self.litigation_hold_enabled {
-            Some("the mailbox is on litigation hold (R2, R8)".into())
+            Some("the mailbox is on litigation hold (R2, R8, see docs/rules.md)".into())
         } else if self.archive_active {
-            Some("the mailbox has an in-place archive (R2)".into())
+            Some("the mailbox has an in-place archive (R2, see docs/rules.md)".into())
         } else if self.total_item_size_bytes > LIMIT {
             Some(format!(
-                "the mailbox holds {:.1} GB, over the 50 GB a shared mailbox may hold without a license (R2)",
+                "the mailbox holds {:.1} GB, over the 50 GB a shared mailbox may hold without a license (R2, see docs/rules.md)",
                 self.total_item_size_bytes as f64 / 1e9
             ))
         } else {

@@ -164,7 +164,7 @@ pub(crate) fn check(r: &mut Reader<'_>, steps: &[StepDef]) {
                     r.at_line(
                         b.line,
                         format!(
-                            "{}: step `{}` (line {}) can run before step `{}` {}; {}",
+                            "{}: step `{}` (line {}) can run before step `{}` {}; {} (see docs/rules.md)",
                             rule.what,
                             a.id,
                             a.line,

@@ -190,7 +190,7 @@ impl State {
             .clone();
         if s.kind == SubscriptionKind::Csp {
             return Err(errors::bad_request(format!(
-                "Subscription {} was bought through a partner: its seats change in Partner Center, not in the admin center (R14).",
+                "Subscription {} was bought through a partner: its seats change in Partner Center, not in the admin center (R14, see docs/rules.md).",
                 s.id
             )));
         }
