@@ -286,13 +286,15 @@ fn links(text: &str) -> Vec<(usize, String)> {
         while i < chars.len() {
             if chars[i] == '`' {
                 in_code = !in_code;
-            } else if !in_code && chars[i] == ']' && chars.get(i + 1) == Some(&'(') {
-                if let Some(len) = chars[i + 2..].iter().position(|c| *c == ')') {
-                    let target: String = chars[i + 2..i + 2 + len].iter().collect();
-                    let target = target.split_whitespace().next().unwrap_or("").to_string();
-                    out.push((n, target));
-                    i += 2 + len;
-                }
+            } else if !in_code
+                && chars[i] == ']'
+                && chars.get(i + 1) == Some(&'(')
+                && let Some(len) = chars[i + 2..].iter().position(|c| *c == ')')
+            {
+                let target: String = chars[i + 2..i + 2 + len].iter().collect();
+                let target = target.split_whitespace().next().unwrap_or("").to_string();
+                out.push((n, target));
+                i += 2 + len;
             }
             i += 1;
         }
