@@ -1,5 +1,5 @@
-//! Configuration: `offboard.toml`, then environment variables (DESIGN.md §5), then defaults.
-//! Every key of the file can be overridden by its `OFFBOARD_*` variable.
+//! Configuration: `offboard.toml`, then environment variables, then defaults (README
+//! "Configuration"). Every key of the file can be overridden by its `OFFBOARD_*` variable.
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};

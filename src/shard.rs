@@ -1,5 +1,5 @@
-//! Static partition of users across instances (DESIGN.md §7): how many shards there are, which
-//! ones this instance owns (`OFFBOARD_SHARDS`, `OFFBOARD_SHARD`), and the routing key a
+//! Static partition of users across instances (README "Several instances"): how many shards there
+//! are, which ones this instance owns (`OFFBOARD_SHARDS`, `OFFBOARD_SHARD`), and the routing key a
 //! publisher puts in the `x-offboard-subject` header. Pure, so the rules are unit-tested.
 
 /// Header the consistent-hash exchange hashes: the event's subject, lowercased.

@@ -1,4 +1,4 @@
-//! Signed events (DESIGN.md §5): an HMAC-SHA256 of the exact body under the shared
+//! Signed events (README "RabbitMQ ingress"): an HMAC-SHA256 of the exact body under the shared
 //! `OFFBOARD_EVENT_KEY`, carried as `x-offboard-signature: sha256=<hex>` in the AMQP header
 //! or the HTTP header. Every path an event can take in (AMQP, HTTP, CLI) checks it with
 //! [`EventKey::verify`], which compares in constant time.

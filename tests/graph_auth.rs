@@ -1,6 +1,6 @@
-//! Tokens of the Graph connector (ms365-api §1): client secret and certificate forms, one
-//! cached token per audience renewed before expiry, one fetch for many concurrent calls, a
-//! 401 renews once; configuration errors name the variable; secrets and tokens never show.
+//! Tokens of the Graph connector (docs/microsoft-365-api.md §1): client secret and certificate
+//! forms, one cached token per audience renewed before expiry, one fetch for many concurrent calls,
+//! a 401 renews once; configuration errors name the variable; secrets and tokens never show.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod graph_server;

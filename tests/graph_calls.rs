@@ -1,6 +1,6 @@
 //! What the Graph connector sends for each trait method (method, path, query, headers,
 //! body: the contract `offboard sim-graph` serves) and how it reads the documented answers
-//! (ms365-api §3–§6, §9).
+//! (docs/microsoft-365-api.md §3–§6, §9).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod graph_server;

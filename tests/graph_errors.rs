@@ -1,5 +1,5 @@
-//! Every documented error response of ms365-api.md (fixtures in tests/fixtures/graph/) comes
-//! out of the Graph connector as the right `ErrorKind`, with the service's request id in the
+//! Every documented error response of docs/microsoft-365-api.md (fixtures in tests/fixtures/graph/)
+//! comes out of the Graph connector as the right `ErrorKind`, with the service's request id in the
 //! error text.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

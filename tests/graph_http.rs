@@ -1,5 +1,5 @@
-//! The Graph connector's HTTP behaviour (ms365-api §2.3, §7, §8): paging to the end,
-//! Retry-After honoured with paused time (decimals, dates), bounded retries, $batch with a
+//! The Graph connector's HTTP behaviour (docs/microsoft-365-api.md §2.3, §7, §8): paging to the
+//! end, Retry-After honoured with paused time (decimals, dates), bounded retries, $batch with a
 //! throttled item, the client-side limiter slowing down after 429s.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

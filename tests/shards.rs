@@ -1,5 +1,5 @@
-//! Sharding (DESIGN.md §7) with two `offboard serve` processes on their own data dirs and the
-//! real broker: 1,000 events for 200 users are admitted exactly once, each user only by the
+//! Sharding (README "Several instances") with two `offboard serve` processes on their own data dirs
+//! and the real broker: 1,000 events for 200 users are admitted exactly once, each user only by the
 //! instance owning the queue the consistent-hash exchange put the user in, each user's events
 //! in order; one instance SIGKILLed mid-stream and restarted on its data dir loses nothing and
 //! duplicates nothing; a message whose subject header is not the lowercased subject is

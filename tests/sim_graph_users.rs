@@ -1,5 +1,5 @@
-//! The sim-graph users collection over real HTTP (ms365-api §2.3–§2.4): `$filter` on
-//! directory attributes, `$select`, `$top` paging with the header resent, `$count` only with
+//! The sim-graph users collection over real HTTP (docs/microsoft-365-api.md §2.3–§2.4): `$filter`
+//! on directory attributes, `$select`, `$top` paging with the header resent, `$count` only with
 //! `ConsistencyLevel: eventual`, and `GET /users/$count` as plain text.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

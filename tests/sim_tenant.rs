@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The simulated tenant behaves like Microsoft 365: lookups, errors, seats, groups, group
-//! licensing delay and the idempotency table of ms365-api.md §10.
+//! licensing delay and the idempotency table of docs/microsoft-365-api.md §10.
 
 mod sim_common;
 

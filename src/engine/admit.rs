@@ -287,7 +287,7 @@ impl Engine {
     }
 
     /// `cancels = [...]`: asks the subject's unfinished runs of those workflows to stop at
-    /// their next step boundary (DESIGN.md §2: a restore cancels a pending leaver). The new
+    /// their next step boundary (README "Restore": a restore cancels a pending leaver). The new
     /// run queues behind them and starts when they have ended.
     fn cancel_for(
         &self,
@@ -325,7 +325,7 @@ impl Engine {
     }
 
     /// A corrected leaver replaces a run of the same workflow that is still waiting for its
-    /// date (DESIGN.md §2): the old run is cancelled before it changed anything.
+    /// date (README "Durability protocol"): the old run is cancelled before it changed anything.
     fn supersede(
         &self,
         batch: &mut WriteBatch,

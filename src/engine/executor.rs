@@ -1,5 +1,5 @@
-//! Executes a run's steps with the checkpoint protocol of DESIGN.md §2: record "attempt N
-//! started" durably before a step touches the tenant, record its result durably after. A
+//! Executes a run's steps with the checkpoint protocol (README "Durability protocol"): record
+//! "attempt N started" durably before a step touches the tenant, record its result durably after. A
 //! step that was started but not finished when the process died runs again, so steps are
 //! idempotent (observe → act on what is missing → verify).
 

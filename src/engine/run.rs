@@ -1,5 +1,5 @@
-//! The persisted shape of a run and its step journal (DESIGN.md §2). The store keeps these
-//! as JSON behind a schema-version byte.
+//! The persisted shape of a run and its step journal (README "Durability protocol"). The
+//! store keeps these as JSON behind a schema-version byte.
 
 use crate::event::CloudEvent;
 use crate::ids::{RunId, StepId};

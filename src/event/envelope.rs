@@ -1,6 +1,6 @@
-//! The CloudEvent envelope (structured JSON mode): required attributes, their limits
-//! (`limits.rs`) and the subject's shape (`subject.rs`). Decoding never panics: every problem
-//! becomes an [`EventError`] that names the field.
+//! The CloudEvent envelope (structured JSON mode, README "Events"): required attributes, their
+//! limits (`limits.rs`) and the subject's shape (`subject.rs`). Decoding never panics: every
+//! problem becomes an [`EventError`] that names the field.
 
 use super::lifecycle::LifecycleData;
 use super::limits::{

@@ -1,6 +1,6 @@
-//! AMQP ingress: the only module that imports lapin. Declares the topology of DESIGN.md §5,
-//! consumes CloudEvents (structured and binary mode), submits them to the engine and acks
-//! only after the run or dedup record is durable; bad input goes to the dead-letter exchange.
+//! AMQP ingress: the only module that imports lapin. Declares the topology (README "RabbitMQ
+//! ingress"), consumes CloudEvents (structured and binary mode), submits them to the engine and
+//! acks only after the run or dedup record is durable; bad input goes to the dead-letter exchange.
 
 mod admission;
 mod consumer;

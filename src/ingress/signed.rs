@@ -1,4 +1,4 @@
-//! The signature check of an AMQP message (DESIGN.md §5, `crate::signature`). Structured mode
+//! The signature check of an AMQP message (`crate::signature`). Structured mode
 //! signs the body. Binary mode carries the attributes (type, subject, ...) in headers, so the
 //! body alone would let anyone replay signed data for another person; there the signed bytes
 //! are every `cloudEvents:*` header as `name=value\n`, sorted by name, then an empty line,

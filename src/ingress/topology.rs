@@ -1,7 +1,7 @@
-//! The AMQP topology of DESIGN.md §5, declared idempotently; every name is configurable so
-//! tests (and several deployments on one broker) can use their own. Sharded (DESIGN.md §7):
-//! the events exchange feeds a consistent-hash exchange on `x-offboard-subject` with one
-//! quorum queue per shard; every instance declares them all, each consumes its own.
+//! The AMQP topology (README "RabbitMQ ingress"), declared idempotently; every name is configurable
+//! so tests (and several deployments on one broker) can use their own. Sharded (README "Several
+//! instances"): the events exchange feeds a consistent-hash exchange on `x-offboard-subject` with
+//! one quorum queue per shard; every instance declares them all, each consumes its own.
 
 use crate::shard::{SUBJECT_HEADER, Shards};
 use lapin::options::{

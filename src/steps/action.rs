@@ -197,7 +197,7 @@ impl Action {
             Action::GroupsAdd => groups_add::plan(ctx, tenant).await,
             Action::LicensesSwap => licenses_swap_plan::plan(ctx, tenant).await,
             Action::DeletedReport => StepPlan::doing(
-                "list the soft-deleted users and publish retention.warning for each near its purge date (R1) without a verified OneDrive backup",
+                "list the soft-deleted users and publish retention.warning for each near its purge date (R1, see docs/rules.md) without a verified OneDrive backup",
             ),
             Action::DeletedPurge => StepPlan::doing(
                 "permanently delete the soft-deleted users whose leaver asked for a purge, once their purgeAfterDays passed and their backup is verified",
@@ -206,7 +206,7 @@ impl Action {
                 "delete the OneDrive backups under the backup folder older than the retention (default 365 days)",
             ),
             Action::SharedLicenses => StepPlan::doing(
-                "remove the Exchange licenses of shared mailboxes that do not need one (at most 50 GB, no archive, no hold, no forwarding, R2)",
+                "remove the Exchange licenses of shared mailboxes that do not need one (at most 50 GB, no archive, no hold, no forwarding, R2 in docs/rules.md)",
             ),
         }
     }

@@ -1,6 +1,6 @@
-//! `deleted.purge`: permanently deletes (ms365-api §3.10) the soft-deleted users whose leaver
-//! asked for it (`purge/{userId}`, written by `user.delete`), once `purgeAfterDays` have
-//! passed since the deletion, the user is still in the recycle bin and, when a backup was
+//! `deleted.purge`: permanently deletes (docs/microsoft-365-api.md §3.10) the soft-deleted users
+//! whose leaver asked for it (`purge/{userId}`, written by `user.delete`), once `purgeAfterDays`
+//! have passed since the deletion, the user is still in the recycle bin and, when a backup was
 //! asked for, it is verified. A user restored meanwhile is never purged: its request is
 //! dropped. Refusals are published as `retention.warning`.
 

@@ -1,4 +1,4 @@
-//! `deleted.report`: lists the soft-deleted users (ms365-api §3.7) and publishes a
+//! `deleted.report`: lists the soft-deleted users (docs/microsoft-365-api.md §3.7) and publishes a
 //! `retention.warning` for each one within `warn_days` of its purge date (deletion + 30 days,
 //! R1) whose OneDrive backup offboard has not verified. Read-only.
 

@@ -84,7 +84,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     }
     if user.usage_location.is_none() {
         return StepOutcome::failed(format!(
-            "{upn} has no usage location, so no license can be assigned (R12): the workflow must run \
+            "{upn} has no usage location, so no license can be assigned (R12, see docs/rules.md): the workflow must run \
              usage.set before licenses.assign; set it and restart this step"
         ));
     }
@@ -138,7 +138,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
             }
             Err(e) if e.kind == ErrorKind::InvalidUsageLocation => {
                 return StepOutcome::failed(format!(
-                    "the tenant refused to assign {list} to {upn} because of its usage location `{}` (R12): \
+                    "the tenant refused to assign {list} to {upn} because of its usage location `{}` (R12, see docs/rules.md): \
                      correct it (usage.set) and restart this step. ({e})",
                     user.usage_location.as_deref().unwrap_or("unset")
                 ));
@@ -248,7 +248,7 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
                     "no-free-seat",
                     format!(
                         "no free seat of {part} for {}: {} free, {} run(s) waiting ahead. The run would wait in line \
-                         and publish seat.shortage until seats are bought or freed (R13)",
+                         and publish seat.shortage until seats are bought or freed (R13, see docs/rules.md)",
                         ctx.subject,
                         s.free().max(0),
                         s.ahead

@@ -104,7 +104,7 @@ pub(super) async fn observe(
             return Err((
                 "mailbox-forwards",
                 StepOutcome::blocked(format!(
-                    "the mailbox of {upn} forwards mail, which only works while the account is licensed (R5): \
+                    "the mailbox of {upn} forwards mail, which only works while the account is licensed (R5, see docs/rules.md): \
                  turn forwarding off or convert the mailbox to shared first, then restart this step"
                 )),
             ));
@@ -114,7 +114,7 @@ pub(super) async fn observe(
                 "mailbox-not-shared",
                 StepOutcome::failed(format!(
                     "the mailbox of {upn} is not converted to shared; removing the license now would start \
-                 deprovisioning it (R3). Run mailbox.convert before licenses.remove"
+                 deprovisioning it (R3, see docs/rules.md). Run mailbox.convert before licenses.remove"
                 )),
             ));
         }
@@ -210,7 +210,7 @@ pub(super) async fn observe(
             return Err((
                 "group-not-editable",
                 StepOutcome::blocked(format!(
-                    "{upn} gets licenses from group '{}' ({g}), which cannot be edited: {why} (R10). \
+                    "{upn} gets licenses from group '{}' ({g}), which cannot be edited: {why} (R10, see docs/rules.md). \
                  Then restart this step",
                     group_name(&groups, g)
                 )),
@@ -340,7 +340,9 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         }
         return StepOutcome::WaitUntil {
             until: ctx.now + ChronoDuration::seconds(POLL_EVERY_SECS),
-            reason: format!("waiting for group-based licensing to remove {list} from {upn} (R10)"),
+            reason: format!(
+                "waiting for group-based licensing to remove {list} from {upn} (R10, see docs/rules.md)"
+            ),
             changed,
             emit: Vec::new(),
             lines: Vec::new(),
@@ -350,7 +352,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         && !after.holds_sku(s)
     {
         return StepOutcome::failed(format!(
-            "{upn} lost the license {} its shared mailbox needs (R2/R8): assign it again at once",
+            "{upn} lost the license {} its shared mailbox needs (R2/R8, see docs/rules.md): assign it again at once",
             part_number(&skus, s)
         ));
     }

@@ -37,7 +37,7 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
             .map(|(s, _)| part_number(&r.skus, s))
             .collect();
         p.does(format!(
-            "remove {upn} from the licensing group '{}', which takes {} away (group-based licensing, R10)",
+            "remove {upn} from the licensing group '{}', which takes {} away (group-based licensing, R10 in docs/rules.md)",
             group_name(&r.groups, g),
             via.join(", ")
         ));

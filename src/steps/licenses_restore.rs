@@ -236,7 +236,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     for g in &join {
         if let Some(why) = g.not_editable_reason() {
             return StepOutcome::blocked(format!(
-                "{upn} got licenses from group '{}' ({}), which cannot be edited: {why} (R10). \
+                "{upn} got licenses from group '{}' ({}), which cannot be edited: {why} (R10, see docs/rules.md). \
                  Add {upn} back there, then restart this step",
                 g.display_name, g.id
             ));
@@ -264,7 +264,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     if (!add.is_empty() || !join.is_empty()) && user.usage_location.is_none() {
         let Some(code) = snapshot.and_then(|s| s.usage_location.clone()) else {
             return StepOutcome::blocked(format!(
-                "{upn} has no usage location, so no license can be assigned (R12), and the snapshot \
+                "{upn} has no usage location, so no license can be assigned (R12, see docs/rules.md), and the snapshot \
                  has none either: set one, then restart this step"
             ));
         };
@@ -285,7 +285,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
             }
             Err(e) if e.kind == ErrorKind::InvalidUsageLocation => {
                 return StepOutcome::blocked(format!(
-                    "the usage location of {upn} is not valid, so {} cannot be assigned (R12): set a valid \
+                    "the usage location of {upn} is not valid, so {} cannot be assigned (R12, see docs/rules.md): set a valid \
                      ISO 3166-1 alpha-2 code, then restart this step",
                     names.join(", ")
                 ));
@@ -365,7 +365,9 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         }
         return StepOutcome::WaitUntil {
             until: ctx.now + ChronoDuration::seconds(POLL_EVERY_SECS),
-            reason: format!("waiting for group-based licensing to give {list} back to {upn} (R10)"),
+            reason: format!(
+                "waiting for group-based licensing to give {list} back to {upn} (R10, see docs/rules.md)"
+            ),
             changed,
             emit: Vec::new(),
             lines: Vec::new(),

@@ -60,7 +60,7 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
                 p.block(
                     "no-free-seat",
                     format!(
-                        "no free seat of {} to give back to {} (R13): the run would wait in line",
+                        "no free seat of {} to give back to {} (R13, see docs/rules.md): the run would wait in line",
                         s.describe(),
                         ctx.subject
                     ),

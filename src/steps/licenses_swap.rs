@@ -261,7 +261,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                     }
                     if let Some(why) = tg.not_editable_reason() {
                         return StepOutcome::blocked(format!(
-                            "{upn} cannot be added to the licensing group '{}' ({}): {why} (R10). {from_name} \
+                            "{upn} cannot be added to the licensing group '{}' ({}): {why} (R10, see docs/rules.md). {from_name} \
                              stays until then; restart this step after the change",
                             tg.display_name, tg.id
                         ));
@@ -286,7 +286,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                     return processing(
                         ctx,
                         format!(
-                            "waiting for group licensing to assign {to_name} to {upn} through '{}' (R10); \
+                            "waiting for group licensing to assign {to_name} to {upn} through '{}' (R10, see docs/rules.md); \
                              {from_name} stays until then",
                             tg.display_name
                         ),
@@ -336,7 +336,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                         return processing(
                             ctx,
                             format!(
-                                "waiting for group licensing to assign {to_name} to {upn} through '{}' (R10)",
+                                "waiting for group licensing to assign {to_name} to {upn} through '{}' (R10, see docs/rules.md)",
                                 tg.display_name
                             ),
                             changed,
@@ -371,7 +371,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                         changed.push(if remove.is_empty() {
                             format!("assigned {to_name} to {upn} ({from_name} comes from a group)")
                         } else {
-                            format!("swapped {from_name} for {to_name} for {upn} in one call (R11)")
+                            format!("swapped {from_name} for {to_name} for {upn} in one call (R11, see docs/rules.md)")
                         });
                         carried = Some((keep, drop));
                     }
@@ -398,7 +398,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
                         ) => {}
                     Err(e) if e.kind == ErrorKind::InvalidUsageLocation => {
                         return StepOutcome::failed(format!(
-                            "the tenant refused to assign {to_name} to {upn} because of its usage location (R12): \
+                            "the tenant refused to assign {to_name} to {upn} because of its usage location (R12, see docs/rules.md): \
                              set it, then restart this step; {from_name} is still assigned. ({e})"
                         ));
                     }
@@ -435,7 +435,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         && let Some(why) = fg.not_editable_reason()
     {
         return StepOutcome::blocked(format!(
-            "{upn} now holds {to_name}, but cannot be removed from '{}' ({}) to give up {from_name}: {why} (R10). \
+            "{upn} now holds {to_name}, but cannot be removed from '{}' ({}) to give up {from_name}: {why} (R10, see docs/rules.md). \
              Then restart this step",
             fg.display_name, fg.id
         ));
@@ -486,7 +486,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         return processing(
             ctx,
             format!(
-                "waiting for group licensing to remove {from_name} from {upn} (R10); {to_name} is active"
+                "waiting for group licensing to remove {from_name} from {upn} (R10, see docs/rules.md); {to_name} is active"
             ),
             changed,
             Vec::new(),

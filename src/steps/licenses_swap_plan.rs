@@ -35,7 +35,7 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
             Ok(s) if !s.assignable() => {
                 p.block(
                     "no-free-seat",
-                    format!("no free seat of {} for {upn} (R13): the run would wait in line and publish seat.shortage", s.describe()),
+                    format!("no free seat of {} for {upn} (R13, see docs/rules.md): the run would wait in line and publish seat.shortage", s.describe()),
                 );
             }
             Ok(_) => {}
@@ -47,7 +47,7 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
     match (&swap.to_group, &swap.from_group) {
         (Some(tg), fg) => {
             p.does(format!(
-                "add {upn} to '{}' (group-based {to}) and wait until {to} is active (R10)",
+                "add {upn} to '{}' (group-based {to}) and wait until {to} is active (R10, see docs/rules.md)",
                 tg.display_name
             ));
             match fg {
@@ -60,7 +60,7 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
         }
         (None, _) => {
             p.does(format!(
-                "swap {from} for {to} on {upn} in one assignLicense call, never unlicensed (R11)"
+                "swap {from} for {to} on {upn} in one assignLicense call, never unlicensed (R11, see docs/rules.md)"
             ));
         }
     }

@@ -56,7 +56,7 @@ async fn needs_conversion(
             if !licensed {
                 return Err(StepOutcome::failed(format!(
                     "the mailbox of {upn} is no longer licensed with an Exchange plan, so it cannot be \
-                     converted to shared and is being deprovisioned (R3). Assign an Exchange license \
+                     converted to shared and is being deprovisioned (R3, see docs/rules.md). Assign an Exchange license \
                      again, then restart this step"
                 )));
             }
@@ -271,7 +271,7 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
     let mut p = StepPlan::default();
     match needs_conversion(tenant, &user, &mailbox).await {
         Ok(true) => p.does(format!(
-            "convert the {} user mailbox of {upn} to a shared mailbox while it is licensed (R3)",
+            "convert the {} user mailbox of {upn} to a shared mailbox while it is licensed (R3, see docs/rules.md)",
             size_text(mailbox.total_item_size_bytes)
         )),
         Ok(false) => p.does(format!(

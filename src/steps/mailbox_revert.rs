@@ -156,7 +156,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         {
             return StepOutcome::blocked(format!(
                 "the mailbox of {upn} is shared and the account holds no license with an Exchange Online \
-                 plan; a regular mailbox needs one (R3). Run licenses.restore before mailbox.revert or \
+                 plan; a regular mailbox needs one (R3, see docs/rules.md). Run licenses.restore before mailbox.revert or \
                  assign such a license, then restart this step"
             ));
         }
@@ -305,7 +305,7 @@ pub async fn plan(ctx: &StepContext<'_>, _tenant: &dyn Tenant) -> StepPlan {
     let mut p = StepPlan::default();
     if flag("convertedToShared") {
         p.does(format!(
-            "convert {mailbox} back to a user mailbox (after licenses.restore, R3)"
+            "convert {mailbox} back to a user mailbox (after licenses.restore, R3 in docs/rules.md)"
         ));
     }
     if let Some(m) = out

@@ -242,7 +242,7 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
     let upn = &user.user_principal_name;
     match drive_of(tenant, &user).await {
         Ok(Some(d)) => StepPlan::doing(format!(
-            "copy every file of the OneDrive of {upn} ({} in use) to {}, then verify each against manifest.json (R6)",
+            "copy every file of the OneDrive of {upn} ({} in use) to {}, then verify each against manifest.json (R6, see docs/rules.md)",
             size_text(d.quota_used),
             ctx.env
                 .backup_dir

@@ -37,7 +37,7 @@ fn role<'a>(ctx: &'a StepContext<'_>, upn: &str) -> Result<&'a str, String> {
 /// R7: nobody to hand the OneDrive to.
 fn no_manager(upn: &str) -> String {
     format!(
-        "{upn} has no manager to hand the OneDrive to (R7): set a manager or use onedrive=backup"
+        "{upn} has no manager to hand the OneDrive to (R7, see docs/rules.md): set a manager or use onedrive=backup"
     )
 }
 

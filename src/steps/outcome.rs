@@ -158,7 +158,7 @@ impl StepOutcome {
             },
             ErrorKind::OnPremisesMastered => StepOutcome::Blocked {
                 reason: format!(
-                    "{reason}. The account is synced from on-premises AD (R9): make the change there."
+                    "{reason}. The account is synced from on-premises AD (R9, see docs/rules.md): make the change there."
                 ),
             },
             _ => StepOutcome::Failed { reason },

@@ -155,7 +155,7 @@ pub(crate) async fn backup_status(
 }
 
 /// The UPN a user had before deletion: Graph lists soft-deleted users as
-/// `{objectIdWithoutHyphens}{originalUPN}` (ms365-api §3.6).
+/// `{objectIdWithoutHyphens}{originalUPN}` (docs/microsoft-365-api.md §3.6).
 pub(crate) fn original_upn(d: &DeletedUser) -> String {
     let prefix = d.id.as_str().replace('-', "");
     let upn = &d.user_principal_name;

@@ -134,7 +134,7 @@ fn one(seats: Seats, s: &SubInfo, remaining: &mut i64, policy: Policy) -> (Act, 
         return (
             Act::Recommend { proposed: q - cut },
             format!(
-                "direct subscription: no API can lower its seats (R14); the billing admin can go from {q} to {} in the Microsoft 365 admin center ({free} free, buffer {})",
+                "direct subscription: no API can lower its seats (R14, see docs/rules.md); the billing admin can go from {q} to {} in the Microsoft 365 admin center ({free} free, buffer {})",
                 q - cut,
                 seats.buffer
             ),
@@ -146,7 +146,7 @@ fn one(seats: Seats, s: &SubInfo, remaining: &mut i64, policy: Policy) -> (Act, 
         return (
             Act::ReduceNow { to: q - cut },
             format!(
-                "inside the 168 h window after purchase or renewal (until {until}, R15): {q} → {} now ({free} free, buffer {})",
+                "inside the 168 h window after purchase or renewal (until {until}, R15 in docs/rules.md): {q} → {} now ({free} free, buffer {})",
                 q - cut,
                 seats.buffer
             ),
@@ -174,7 +174,7 @@ fn one(seats: Seats, s: &SubInfo, remaining: &mut i64, policy: Policy) -> (Act, 
             (
                 Act::Recommend { proposed: desired },
                 format!(
-                    "CSP subscription outside its reduction window (R15) and {why}: the partner or billing admin can go from {q} to {desired} at the end of the term ({renewal})"
+                    "CSP subscription outside its reduction window (R15, see docs/rules.md) and {why}: the partner or billing admin can go from {q} to {desired} at the end of the term ({renewal})"
                 ),
             )
         }
@@ -182,7 +182,7 @@ fn one(seats: Seats, s: &SubInfo, remaining: &mut i64, policy: Policy) -> (Act, 
             let when = if p.in_reduction_window(now) {
                 "kept for a restore until the renewal (reduce_now = false)"
             } else {
-                "outside the 168 h window (R15)"
+                "outside the 168 h window (R15, see docs/rules.md)"
             };
             (
                 Act::Schedule { to: Some(desired) },

@@ -114,7 +114,7 @@ pub(crate) fn enter_lines(ctx: &StepContext<'_>, needed: &[&Sku], upn: &str) -> 
     StepOutcome::WaitUntil {
         until: ctx.now,
         reason: format!(
-            "{upn} takes its place in the seat lines before counting seats (arrival order, R13)"
+            "{upn} takes its place in the seat lines before counting seats (arrival order, R13 in docs/rules.md)"
         ),
         changed: Vec::new(),
         emit: Vec::new(),
@@ -149,7 +149,7 @@ pub(crate) fn wait_for(
     StepOutcome::WaitUntil {
         until: ctx.now + Duration::minutes(POLL_MINUTES),
         reason: format!(
-            "waiting for a free seat for {upn}: {} (R13; buy seats or free some, runs get them in arrival order)",
+            "waiting for a free seat for {upn}: {} (R13 in docs/rules.md; buy seats or free some, runs get them in arrival order)",
             what.join("; ")
         ),
         changed,

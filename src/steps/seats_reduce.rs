@@ -1,8 +1,8 @@
 //! `seats.reduce`: gives back the seats nobody uses. Per SKU: free = enabled − consumed
 //! (R13), target = consumed + `buffer` + the runs waiting in line for a seat of it (joiners,
 //! movers, restores), never below consumed. CSP subscriptions (Partner
-//! Center, ms365-api §9.2) are lowered now inside the 168 h window after purchase or renewal,
-//! otherwise the lower quantity is scheduled for the renewal and re-checked within
+//! Center, docs/microsoft-365-api.md §9.2) are lowered now inside the 168 h window after purchase
+//! or renewal, otherwise the lower quantity is scheduled for the renewal and re-checked within
 //! `recheck_before` of it (R15); direct subscriptions get a `seat.recommendation` outcome for
 //! the billing admin, since no API can lower them (R14). `scope = "released"` limits it to
 //! the SKUs the run's user held at the snapshot (the leaver); the default is every SKU.

@@ -121,7 +121,7 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
                     ));
                 }
                 Act::Recommend { proposed } => {
-                    p.does(format!("{part}: recommend to the billing admin to lower subscription {id} from {q} to {proposed} seats (R14; {})", sp.reason));
+                    p.does(format!("{part}: recommend to the billing admin to lower subscription {id} from {q} to {proposed} seats (R14 in docs/rules.md; {})", sp.reason));
                 }
             }
         }

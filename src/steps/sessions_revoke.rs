@@ -19,7 +19,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     if user.account_enabled {
         return StepOutcome::failed(format!(
             "{upn} can still sign in: revoking sessions before disabling sign-in lets the user sign \
-             in again at once (R16). Put user.disable before sessions.revoke in the workflow"
+             in again at once (R16, see docs/rules.md). Put user.disable before sessions.revoke in the workflow"
         ));
     }
     let before = user.sign_in_sessions_valid_from;
@@ -66,7 +66,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
 pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
     match resolve_user(ctx, tenant).await {
         Ok(user) => StepPlan::doing(format!(
-            "revoke every refresh token and session cookie of {} once sign-in is blocked (R16)",
+            "revoke every refresh token and session cookie of {} once sign-in is blocked (R16, see docs/rules.md)",
             user.user_principal_name
         )),
         Err(o) => StepPlan::stopped("user-not-found", o),

@@ -20,7 +20,7 @@ fn keep_reason(m: &Mailbox, user: &User) -> Option<String> {
     }
     if m.forwards() {
         return Some(
-            "the mailbox forwards mail, which only works while it is licensed (R5)".into(),
+            "the mailbox forwards mail, which only works while it is licensed (R5, see docs/rules.md)".into(),
         );
     }
     if user.account_enabled {
@@ -89,7 +89,7 @@ pub async fn run(_ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         }
         for (s, g) in &by_group {
             inherited.push(json!({"userId": user.id, "upn": upn, "sku": part_number(&skus, s),
-                "groupId": g, "reason": "inherited from a group: remove the account from the group to free the seat (R10)"}));
+                "groupId": g, "reason": "inherited from a group: remove the account from the group to free the seat (R10, see docs/rules.md)"}));
         }
         if direct.is_empty() {
             continue;
@@ -131,7 +131,7 @@ pub async fn run(_ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
             };
         }
         changed.push(format!(
-            "removed {} from the shared mailbox {upn} ({} GB, no archive, no hold: R2)",
+            "removed {} from the shared mailbox {upn} ({} GB, no archive, no hold: R2 in docs/rules.md)",
             names(&direct).join(", "),
             gb(m)
         ));

@@ -26,7 +26,7 @@ fn wanted(ctx: &StepContext<'_>) -> Result<Option<&'static str>, String> {
                     .unwrap_or_default();
                 Err(format!(
                     "usage location `{raw}` ({source}) for {} is not an officially assigned ISO 3166-1 \
-                     alpha-2 country code, so no license could be assigned (R12).{hint} Nothing was \
+                     alpha-2 country code, so no license could be assigned (R12, see docs/rules.md).{hint} Nothing was \
                      changed; send a corrected event",
                     ctx.subject
                 ))
@@ -59,7 +59,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
             }),
             _ => StepOutcome::failed(format!(
                 "no usage location was given ({source} is empty) and {upn} has {}; licenses can only \
-                 be assigned with one (R12): send the event with usageLocation set",
+                 be assigned with one (R12, see docs/rules.md): send the event with usageLocation set",
                 current
                     .as_deref()
                     .map(|c| format!("only the invalid `{c}`"))
@@ -141,7 +141,7 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
             p.block(
                 "no-usage-location",
                 format!(
-                    "no usage location was given and {} has no valid one; licenses can only be assigned with one (R12): send the event with usageLocation set",
+                    "no usage location was given and {} has no valid one; licenses can only be assigned with one (R12, see docs/rules.md): send the event with usageLocation set",
                     ctx.subject
                 ),
             );

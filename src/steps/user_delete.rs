@@ -121,7 +121,7 @@ async fn preconditions(
         return Some((
             "synced-from-ad",
             StepOutcome::blocked(format!(
-                "{upn} is synced from on-premises AD (R9): delete it in on-premises AD; the next sync removes it from the cloud"
+                "{upn} is synced from on-premises AD (R9, see docs/rules.md): delete it in on-premises AD; the next sync removes it from the cloud"
             )),
         ));
     }
@@ -131,7 +131,7 @@ async fn preconditions(
             return Some((
                 "shared-mailbox",
                 StepOutcome::blocked(format!(
-                    "{upn} is the account behind a shared mailbox (R4): deleting it would lose the mailbox. \
+                    "{upn} is the account behind a shared mailbox (R4, see docs/rules.md): deleting it would lose the mailbox. \
                  Keep the account (use mailbox=shared without user.delete) or convert the mailbox back first"
                 )),
             ));
@@ -140,7 +140,7 @@ async fn preconditions(
             return Some((
                 "mailbox-forwards",
                 StepOutcome::blocked(format!(
-                    "the mailbox of {upn} forwards mail (R4): deleting the account breaks it. Turn forwarding off first"
+                    "the mailbox of {upn} forwards mail (R4, see docs/rules.md): deleting the account breaks it. Turn forwarding off first"
                 )),
             ));
         }
@@ -167,7 +167,7 @@ async fn preconditions(
         Ok(items) if has_files(&items) => Some((
             "onedrive-not-saved",
             StepOutcome::blocked(format!(
-                "the OneDrive of {upn} has files and this run neither verified a backup nor gave the manager access (R6): \
+                "the OneDrive of {upn} has files and this run neither verified a backup nor gave the manager access (R6, see docs/rules.md): \
              deleting the account starts its retention clock. Add onedrive.backup or onedrive.grant before user.delete, \
              or set onedrive=none to let the files go"
             )),
@@ -262,14 +262,14 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
         return StepPlan::stopped(code, stop);
     }
     let mut p = StepPlan::doing(format!(
-        "soft-delete {upn}: restorable with hr.restore for {RETENTION_DAYS} days (R1)"
+        "soft-delete {upn}: restorable with hr.restore for {RETENTION_DAYS} days (R1, see docs/rules.md)"
     ));
     match ctx.param_str("onedrive") {
         Some("none") => p.warn(format!(
             "onedrive=none: the OneDrive files of {upn} are neither backed up nor handed over and go with the account"
         )),
         _ => p.does(format!(
-            "only once an earlier step of the run backed up or handed over the OneDrive of {upn} (R6)"
+            "only once an earlier step of the run backed up or handed over the OneDrive of {upn} (R6, see docs/rules.md)"
         )),
     };
     match purge {
@@ -277,7 +277,7 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
             "ask the retention sweep to delete {upn} for good {days} day(s) after the soft delete"
         )),
         None => p.does(format!(
-            "Microsoft deletes {upn} for good {RETENTION_DAYS} days after the soft delete (R1)"
+            "Microsoft deletes {upn} for good {RETENTION_DAYS} days after the soft delete (R1, see docs/rules.md)"
         )),
     };
     p

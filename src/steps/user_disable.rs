@@ -14,7 +14,7 @@ pub const PARAMS: &[&str] = &[];
 fn refusal(user: &User) -> Option<String> {
     user.is_synced().then(|| {
         format!(
-            "{} is synced from on-premises AD (R9): disable it there; restart this run after the next sync",
+            "{} is synced from on-premises AD (R9, see docs/rules.md): disable it there; restart this run after the next sync",
             user.user_principal_name
         )
     })

@@ -72,7 +72,7 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     if !user.account_enabled {
         if user.is_synced() {
             return StepOutcome::blocked(format!(
-                "{upn} is synced from on-premises AD (R9): enable it there; restart this run after the next sync"
+                "{upn} is synced from on-premises AD (R9, see docs/rules.md): enable it there; restart this run after the next sync"
             ));
         }
         try_tenant!(
@@ -130,7 +130,9 @@ pub async fn plan(ctx: &StepContext<'_>, _tenant: &dyn Tenant) -> StepPlan {
         Some(s) if s.on_premises_sync_enabled == Some(true) => {
             p.block(
                 "synced-from-ad",
-                format!("{upn} is synced from on-premises AD (R9): enable it there"),
+                format!(
+                    "{upn} is synced from on-premises AD (R9, see docs/rules.md): enable it there"
+                ),
             );
         }
         Some(_) => {

@@ -97,14 +97,14 @@ fn gone(
             let purge = d + ChronoDuration::days(RETENTION_DAYS);
             let tense = if purge <= ctx.now { "was" } else { "is being" };
             format!(
-                "{who} was deleted on {} and {tense} purged for good on {} (30 days later, R1)",
+                "{who} was deleted on {} and {tense} purged for good on {} (30 days later, R1 in docs/rules.md)",
                 when(d),
                 when(purge)
             )
         }
         None => format!(
             "{who} is neither in the tenant nor among the deleted users: it was purged (deleted \
-             accounts are kept 30 days, R1) or never existed; check the event subject"
+             accounts are kept 30 days, R1 in docs/rules.md) or never existed; check the event subject"
         ),
     };
     StepOutcome::failed(format!(
@@ -247,7 +247,7 @@ pub(super) async fn observe(
         return Err((
             "synced-from-ad",
             StepOutcome::blocked(format!(
-                "{upn} is synced from on-premises AD (R9): restore it there (AD recycle bin); the next sync brings it back"
+                "{upn} is synced from on-premises AD (R9, see docs/rules.md): restore it there (AD recycle bin); the next sync brings it back"
             )),
         ));
     }

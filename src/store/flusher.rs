@@ -1,7 +1,7 @@
 //! Group commit. One thread owns `Db::flush`; writers apply their batch, then ask the flusher
 //! and await the answer. Every request that arrived before a flush began is answered by it, so
 //! one flush serves all waiting writers. sled 0.34.7 deadlocks when many tasks call
-//! `flush_async` at once; this is the way around it (DESIGN.md §2).
+//! `flush_async` at once; this is the way around it (README "Durability protocol").
 
 use super::error::{StoreError, StoreResult};
 use std::sync::Arc;

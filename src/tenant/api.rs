@@ -1,7 +1,7 @@
-//! The tenant trait. One method per service operation (ms365-api.md section in brackets), so
-//! the graph connector maps each to one HTTP call and the simulated tenant mirrors it. Methods
-//! return the service's errors as typed [`TenantError`]s; idempotency is the caller's job
-//! (e.g. removing an absent license is `NoCorrespondingLicense`, which a step treats as done).
+//! The tenant trait. One method per service operation (docs/microsoft-365-api.md section in
+//! brackets), so the graph connector maps each to one HTTP call and the simulated tenant mirrors
+//! it. Methods return the service's errors as typed [`TenantError`]s; idempotency is the caller's
+//! job (e.g. removing an absent license is `NoCorrespondingLicense`, which a step treats as done).
 
 use super::error::TenantResult;
 use super::query::UserQuery;

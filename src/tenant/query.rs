@@ -1,7 +1,7 @@
 //! [`UserQuery`]: which users a bulk operation selects, as equality conditions on directory
 //! attributes (`department=Sales,usageLocation=US`). Never empty, so a query cannot select
-//! every user by accident. Renders as a Graph `$filter` (ms365-api §2.4) and matches a
-//! [`User`] the way Graph compares strings (case-insensitive).
+//! every user by accident. Renders as a Graph `$filter` (docs/microsoft-365-api.md §2.4) and
+//! matches a [`User`] the way Graph compares strings (case-insensitive).
 
 use super::types::User;
 use std::fmt;

@@ -1,5 +1,5 @@
-//! Seat-count types: Graph's read-only company subscriptions (ms365-api §4.9) and Partner
-//! Center's CSP subscription resource (§9.2), with the R15 window helpers. Kept apart from
+//! Seat-count types: Graph's read-only company subscriptions (docs/microsoft-365-api.md §4.9) and
+//! Partner Center's CSP subscription resource (§9.2), with the R15 window helpers. Kept apart from
 //! `types.rs` so neither file grows past a screenful of concepts.
 
 use crate::ids::SkuId;

@@ -1,5 +1,5 @@
 //! Domain types of the tenant, named after their Graph / Exchange counterparts
-//! (ms365-api.md). Field comments give the wire name where it differs.
+//! (docs/microsoft-365-api.md). Field comments give the wire name where it differs.
 
 use crate::ids::{DriveId, GroupId, SkuId, UserId};
 use chrono::{DateTime, Utc};
@@ -179,7 +179,7 @@ impl Group {
         self.group_types.iter().any(|t| t == "DynamicMembership")
     }
 
-    /// Why members cannot be changed through Graph, if they cannot (R10, ms365-api §4.7).
+    /// Why Graph cannot change the members, if it cannot (R10, docs/microsoft-365-api.md §4.7).
     pub fn not_editable_reason(&self) -> Option<&'static str> {
         if self.is_dynamic() {
             Some("it has dynamic membership; change the membership rule or the user's attributes")
@@ -271,12 +271,12 @@ impl Mailbox {
     pub fn license_required_reason(&self) -> Option<String> {
         const LIMIT: u64 = 50 * 1024 * 1024 * 1024;
         if self.litigation_hold_enabled {
-            Some("the mailbox is on litigation hold (R2, R8)".into())
+            Some("the mailbox is on litigation hold (R2, R8, see docs/rules.md)".into())
         } else if self.archive_active {
-            Some("the mailbox has an in-place archive (R2)".into())
+            Some("the mailbox has an in-place archive (R2, see docs/rules.md)".into())
         } else if self.total_item_size_bytes > LIMIT {
             Some(format!(
-                "the mailbox holds {:.1} GB, over the 50 GB a shared mailbox may hold without a license (R2)",
+                "the mailbox holds {:.1} GB, over the 50 GB a shared mailbox may hold without a license (R2, see docs/rules.md)",
                 self.total_item_size_bytes as f64 / 1e9
             ))
         } else {

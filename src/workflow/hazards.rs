@@ -1,4 +1,4 @@
-//! Static ordering hazards (microsoft-rules.md R3, R4, R6, R12, R16; R3 also for a
+//! Static ordering hazards (docs/rules.md R3, R4, R6, R12, R16; R3 also for a
 //! restore), decided over every case of the enum payload fields `data.mailbox` ×
 //! `data.onedrive` (including absent).
 
@@ -164,7 +164,7 @@ pub(crate) fn check(r: &mut Reader<'_>, steps: &[StepDef]) {
                     r.at_line(
                         b.line,
                         format!(
-                            "{}: step `{}` (line {}) can run before step `{}` {}; {}",
+                            "{}: step `{}` (line {}) can run before step `{}` {}; {} (see docs/rules.md)",
                             rule.what,
                             a.id,
                             a.line,

@@ -1,5 +1,5 @@
 //! Workflow definitions: the TOML format, loading, templates and validation (including the
-//! static ordering hazards of microsoft-rules.md). No I/O beyond reading workflow files.
+//! static ordering hazards of docs/rules.md). No I/O beyond reading workflow files.
 
 mod definition;
 mod hazards;

@@ -1,5 +1,5 @@
-//! `GET /api/v1/licenses`: the tenant's subscribed SKUs with their seats (ms365-api §4.1):
-//! `enabled`, `suspended` and `warning` are `prepaidUnits`, `free = enabled − consumed`
+//! `GET /api/v1/licenses`: the tenant's subscribed SKUs with their seats (docs/microsoft-365-api.md
+//! §4.1): `enabled`, `suspended` and `warning` are `prepaidUnits`, `free = enabled − consumed`
 //! (negative when over-assigned, R13), sorted by SKU part number.
 
 use super::error::AdminError;

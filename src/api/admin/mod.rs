@@ -1,4 +1,4 @@
-//! The admin HTTP API of `offboard serve` (DESIGN.md §5, README "Admin HTTP API"): probes,
+//! The admin HTTP API of `offboard serve` (README "Admin HTTP API"): probes,
 //! event submission, run inspection and control, the workflow list, read-only tenant views
 //! (users, licenses), the quarantine, JSON errors everywhere, bearer-token auth. Talks to the
 //! engine only through [`Engine`](crate::engine::Engine); never imports sled or lapin.

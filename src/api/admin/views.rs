@@ -1,4 +1,4 @@
-//! The run as the API shows it (DESIGN.md §5): the camelCase fields of
+//! The run as the API shows it (README "Admin HTTP API"): the camelCase fields of
 //! [`RunRecord`] plus `eventId`. Listings leave out the full event; a single run carries the
 //! event and its journal. Views borrow the record, so the persisted form stays as it is.
 

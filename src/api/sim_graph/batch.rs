@@ -1,5 +1,5 @@
-//! JSON batching, `POST /v1.0/$batch` (ms365-api §7): at most 20 requests, each run through
-//! the same Graph stack as a direct call (token check, faults, write quota — so a throttled
+//! JSON batching, `POST /v1.0/$batch` (docs/microsoft-365-api.md §7): at most 20 requests, each run
+//! through the same Graph stack as a direct call (token check, faults, write quota — so a throttled
 //! item is its own `429` with `Retry-After`), in order with `dependsOn` honoured (a failed
 //! dependency gives `424`). The batch answers 200 whatever its items did, 400 when the batch
 //! itself is malformed. The batch costs one latency, not one per item.

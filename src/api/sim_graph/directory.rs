@@ -1,5 +1,5 @@
-//! The directory (ms365-api §3.7–3.10, §4.9): the recycle bin of users (list with paging,
-//! get, restore, purge) and the read-only company subscriptions.
+//! The directory (docs/microsoft-365-api.md §3.7–3.10, §4.9): the recycle bin of users (list with
+//! paging, get, restore, purge) and the read-only company subscriptions.
 
 use super::call::{Call, json, no_content};
 use super::errors::ApiError;

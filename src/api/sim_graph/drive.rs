@@ -1,4 +1,4 @@
-//! OneDrive (ms365-api §6.1–6.4): the user's drive, delta with `@odata.nextLink` /
+//! OneDrive (docs/microsoft-365-api.md §6.1–6.4): the user's drive, delta with `@odata.nextLink` /
 //! `@odata.deltaLink` paging (the simulated tenant's page size; 410 Gone for a token it
 //! cannot honour), content download as 302 to a pre-authenticated URL (`/download/{key}`,
 //! fetched without `Authorization`, valid 5 minutes, `Range` supported), invite and

@@ -1,6 +1,6 @@
-//! Exchange Online admin API, `POST /adminapi/beta/{tenant}/InvokeCommand` (ms365-api
-//! §5.4–5.5): Get-Mailbox (one, or a `-RecipientTypeDetails` listing paged with
-//! `@odata.nextLink` — POST the same body to it — sized by `Prefer: odata.maxpagesize`),
+//! Exchange Online admin API, `POST /adminapi/beta/{tenant}/InvokeCommand`
+//! (docs/microsoft-365-api.md §5.4–5.5): Get-Mailbox (one, or a `-RecipientTypeDetails` listing
+//! paged with `@odata.nextLink` — POST the same body to it — sized by `Prefer: odata.maxpagesize`),
 //! Get-MailboxStatistics, Set-Mailbox (`-Type`, `-HiddenFromAddressListsEnabled`,
 //! `-ForwardingSmtpAddress`, `-DeliverToMailboxAndForward`), Get-/Add-/Remove-
 //! MailboxPermission (FullAccess). Errors carry `details[0].message` =

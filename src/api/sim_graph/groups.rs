@@ -1,5 +1,5 @@
-//! Groups (ms365-api §4.7–4.8): get a group, add a member (`POST members/$ref`, 204),
-//! remove a member (`DELETE members/{id}/$ref`, 204).
+//! Groups (docs/microsoft-365-api.md §4.7–4.8): get a group, add a member (`POST members/$ref`,
+//! 204), remove a member (`DELETE members/{id}/$ref`, 204).
 
 use super::call::{Call, json, no_content, parse_body};
 use super::errors::ApiError;

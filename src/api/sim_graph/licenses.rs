@@ -1,5 +1,5 @@
-//! Licenses (ms365-api §4.1–4.5): subscribedSkus, user assignLicense (200 with the user),
-//! reprocessLicenseAssignment, licenseDetails.
+//! Licenses (docs/microsoft-365-api.md §4.1–4.5): subscribedSkus, user assignLicense (200 with the
+//! user), reprocessLicenseAssignment, licenseDetails.
 
 use super::call::{Call, json, parse_body};
 use super::errors::ApiError;

@@ -1,4 +1,4 @@
-//! Graph mailbox settings (ms365-api §5.1–5.2): read the settings or their
+//! Graph mailbox settings (docs/microsoft-365-api.md §5.1–5.2): read the settings or their
 //! `automaticRepliesSetting`, PATCH the automatic replies (200 with what was set). The
 //! simulated mailbox keeps status, audience and messages; the schedule and the other
 //! settings are shown with fixed values and PATCHes of them are ignored.

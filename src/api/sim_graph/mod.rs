@@ -1,7 +1,7 @@
 //! `offboard sim-graph`: a [`SimTenant`](crate::tenant::sim::SimTenant) served over the real
-//! HTTP shapes of ms365-api.md — token endpoint, Graph v1.0, `$batch`, Exchange InvokeCommand,
-//! Partner Center — under the prefixes `/login`, `/graph`, `/exchange`, `/partner`, with
-//! latency, throttling, transient faults, lost responses and the directory write quota.
+//! HTTP shapes of docs/microsoft-365-api.md — token endpoint, Graph v1.0, `$batch`, Exchange
+//! InvokeCommand, Partner Center — under the prefixes `/login`, `/graph`, `/exchange`, `/partner`,
+//! with latency, throttling, transient faults, lost responses and the directory write quota.
 //! One file per service; `server.rs` wires them.
 
 mod auth;

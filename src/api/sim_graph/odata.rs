@@ -1,5 +1,5 @@
-//! OData query options on collections (ms365-api §2.3–2.4): `$select`, a small `$filter`
-//! (`prop eq 'v'`, `startswith(prop,'v')`, joined by `and`; `ne`/`endswith` need
+//! OData query options on collections (docs/microsoft-365-api.md §2.3–2.4): `$select`, a small
+//! `$filter` (`prop eq 'v'`, `startswith(prop,'v')`, joined by `and`; `ne`/`endswith` need
 //! `ConsistencyLevel: eventual`), `$count`, `$top` and `$skiptoken` paging with absolute
 //! `@odata.nextLink`s that keep every other query option.
 

@@ -31,9 +31,9 @@ impl fmt::Display for Secret {
     }
 }
 
-/// The directory write quota (ms365-api §8.2: 3,000 writes per 150 s per app and tenant),
-/// as a sliding window: a write is refused while `limit` writes of the same app fall in the
-/// last `window`.
+/// The directory write quota (docs/microsoft-365-api.md §8.2: 3,000 writes per 150 s per app and
+/// tenant), as a sliding window: a write is refused while `limit` writes of the same app fall in
+/// the last `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriteQuota {
     pub limit: u32,
@@ -100,7 +100,7 @@ pub struct SimGraphOptions {
     pub max_page_size: Option<usize>,
 }
 
-/// The example application id of ms365-api.md.
+/// The example application id of docs/microsoft-365-api.md.
 pub const DEFAULT_CLIENT_ID: &str = "c4a1e9d2-3f5b-4a7c-8e21-9b6d0f2a4c13";
 
 impl SimGraphOptions {

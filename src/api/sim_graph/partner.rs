@@ -1,4 +1,4 @@
-//! Partner Center (ms365-api §9.2): `GET` and `PATCH
+//! Partner Center (docs/microsoft-365-api.md §9.2): `GET` and `PATCH
 //! /v1/customers/{customer}/subscriptions/{id}`; PATCH takes the full resource and answers
 //! 200 with the updated one. The customer must be this tenant (id or domain).
 

@@ -1,5 +1,5 @@
-//! The token endpoint (ms365-api §1.1–1.4): client credentials with a client secret (form
-//! field or HTTP Basic) or a client assertion. The assertion's structure is checked — header
+//! The token endpoint (docs/microsoft-365-api.md §1.1–1.4): client credentials with a client secret
+//! (form field or HTTP Basic) or a client assertion. The assertion's structure is checked — header
 //! `alg` PS256/RS256 with `x5t#S256` (or `x5t`), matched against the registered certificate
 //! when one is configured; `aud` = this token endpoint; `iss` = `sub` = client id; `exp` in
 //! the future, `nbf` not ahead — but its signature is NOT verified. Tokens are opaque random

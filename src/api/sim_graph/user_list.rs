@@ -1,6 +1,6 @@
-//! The users collection (ms365-api §2.3–§2.4): `GET /users` with `$filter` (`eq` clauses
-//! joined by `and` on directory attributes), `$select`, `$top` paging and `$count=true` (only
-//! with `ConsistencyLevel: eventual`), and `GET /users/$count` as a plain-text number (400
+//! The users collection (docs/microsoft-365-api.md §2.3–§2.4): `GET /users` with `$filter` (`eq`
+//! clauses joined by `and` on directory attributes), `$select`, `$top` paging and `$count=true`
+//! (only with `ConsistencyLevel: eventual`), and `GET /users/$count` as a plain-text number (400
 //! without the header). Soft-deleted users are never listed or counted.
 
 use super::call::Call;

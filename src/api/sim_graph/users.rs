@@ -1,5 +1,5 @@
-//! Users (ms365-api §3.1–3.6): get with `$select` (only the documented default set without
-//! it), PATCH `accountEnabled` / `usageLocation` (204), revokeSignInSessions (200 with the
+//! Users (docs/microsoft-365-api.md §3.1–3.6): get with `$select` (only the documented default set
+//! without it), PATCH `accountEnabled` / `usageLocation` (204), revokeSignInSessions (200 with the
 //! boolean), manager, memberOf (paged), soft delete (204). The collection and `$count` are
 //! in `user_list.rs`.
 

@@ -1,5 +1,5 @@
-//! The certificate credential (ms365-api §1.2): a PEM file with the certificate and its RSA
-//! private key, and the signed JWT client assertion sent instead of a secret: `PS256`,
+//! The certificate credential (docs/microsoft-365-api.md §1.2): a PEM file with the certificate and
+//! its RSA private key, and the signed JWT client assertion sent instead of a secret: `PS256`,
 //! `x5t#S256` = base64url(SHA-256 of the certificate DER), `aud` = the token endpoint,
 //! `iss` = `sub` = client id, a fresh `jti`, and a 10-minute lifetime.
 

@@ -1,5 +1,5 @@
-//! Retry timing (ms365-api §8.1): `Retry-After` in seconds (decimals too, e.g. `2.128`) or
-//! as an HTTP-date, and exponential backoff with full jitter when the service gives none.
+//! Retry timing (docs/microsoft-365-api.md §8.1): `Retry-After` in seconds (decimals too,
+//! e.g. `2.128`) or as an HTTP-date, and exponential backoff with full jitter without one.
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use std::time::Duration;

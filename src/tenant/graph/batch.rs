@@ -1,5 +1,5 @@
-//! JSON batching (ms365-api §7): up to 20 requests per `POST /$batch`, correlated by `id`
-//! (the response order is not guaranteed). Throttling is per inner request: the items that
+//! JSON batching (docs/microsoft-365-api.md §7): up to 20 requests per `POST /$batch`, correlated
+//! by `id` (the response order is not guaranteed). Throttling is per inner request: the items that
 //! come back 429 (or 503/504) are sent again, alone, in a new batch after the longest
 //! Retry-After among them; the others keep their results. Used where one trait method needs
 //! several independent reads: the group details of `member_of` (tenant_impl.rs).

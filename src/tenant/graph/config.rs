@@ -1,6 +1,6 @@
 //! What the connector needs to know: tenant, app credentials, the four service base URLs
-//! (national clouds and test servers override them, ms365-api §1.5), retry policy and the
-//! client-side rate limits. Built from the crate's [`Config`] by [`GraphConfig::from_config`].
+//! (national clouds and test servers override them, docs/microsoft-365-api.md §1.5), retry
+//! policy and client-side rate limits. Built from [`Config`] by [`GraphConfig::from_config`].
 
 use super::assertion::ClientCertificate;
 use super::limiter::LimiterConfig;
@@ -118,8 +118,8 @@ fn required(
 }
 
 impl GraphConfig {
-    /// Reads the `OFFBOARD_*` settings (DESIGN.md §5). Names the variable that is missing or
-    /// wrong; never shows a secret.
+    /// Reads the `OFFBOARD_*` settings (README "Configuration"). Names the variable that is missing
+    /// or wrong; never shows a secret.
     pub fn from_config(cfg: &Config) -> Result<Self, GraphConfigError> {
         let tenant_id = required(
             &cfg.tenant_id,

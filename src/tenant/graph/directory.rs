@@ -1,6 +1,7 @@
-//! Listing and counting users (ms365-api §2.3–§2.4): `GET /users?$filter=...&$count=true`
-//! and `GET /users/$count` are advanced queries, sent with `ConsistencyLevel: eventual` on
-//! every page. The index behind them lags recent writes by a little.
+//! Listing and counting users (docs/microsoft-365-api.md §2.3–§2.4):
+//! `GET /users?$filter=...&$count=true` and `GET /users/$count` are advanced queries, sent with
+//! `ConsistencyLevel: eventual` on every page. The index behind them lags recent writes by a
+//! little.
 
 use super::client::Client;
 use super::limiter::Family::DirectoryRead as Read;

@@ -1,6 +1,6 @@
-//! OneDrive (ms365-api §6): the user's drive, delta pages (links followed unchanged, only
-//! under the Graph base URL), downloads through the pre-authenticated redirect without the
-//! bearer token, silent invites and an item's permissions.
+//! OneDrive (docs/microsoft-365-api.md §6): the user's drive, delta pages (links followed
+//! unchanged, only under the Graph base URL), downloads through the pre-authenticated redirect
+//! without the bearer token, silent invites and an item's permissions.
 
 use super::client::{Client, Request, invalid};
 use super::errors::Service;

@@ -1,6 +1,6 @@
-//! Documented error responses to typed [`TenantError`]s (ms365-api §1.4, §2.2, §4.2, §4.7,
-//! §4.8, §5.1, §5.4, §6.1, §8.1, §9.2). The service's own code and message are kept; the
-//! `request-id` (or Partner Center's `MS-RequestId`, or the token endpoint's `trace_id`) goes
+//! Documented error responses to typed [`TenantError`]s (docs/microsoft-365-api.md §1.4, §2.2,
+//! §4.2, §4.7, §4.8, §5.1, §5.4, §6.1, §8.1, §9.2). The service's own code and message are kept;
+//! the `request-id` (or Partner Center's `MS-RequestId`, or the token endpoint's `trace_id`) goes
 //! in `request_id`. Unknown bodies fall back to the HTTP status.
 
 use super::backoff;

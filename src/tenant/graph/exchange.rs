@@ -1,5 +1,5 @@
-//! Exchange cmdlets through the admin API's InvokeCommand (ms365-api §5.4, §5.5): the
-//! `CmdletInput` envelope, app-only `X-AnchorMailbox`, `@odata.nextLink` paging (the same
+//! Exchange cmdlets through the admin API's InvokeCommand (docs/microsoft-365-api.md §5.4, §5.5):
+//! the `CmdletInput` envelope, app-only `X-AnchorMailbox`, `@odata.nextLink` paging (the same
 //! body POSTed to the link), `@adminapi.warnings` logged, and Exchange's PascalCase result
 //! objects mapped to the domain types. Errors (`ErrorId|ExceptionType|text`) are typed in
 //! errors.rs.

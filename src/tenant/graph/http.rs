@@ -1,7 +1,7 @@
-//! Sending one logical call (ms365-api §2.1, §8.1): rate limiter first, bearer token of the
-//! call's audience, a timeout per HTTP request, and retries of 429/5xx/transport failures
-//! honouring `Retry-After` (else exponential backoff with full jitter), a bounded number of
-//! times. A 401 drops the cached token and tries once more with a new one. The error of a
+//! Sending one logical call (docs/microsoft-365-api.md §2.1, §8.1): rate limiter first, bearer
+//! token of the call's audience, a timeout per HTTP request, and retries of 429/5xx/transport
+//! failures honouring `Retry-After` (else exponential backoff with full jitter), a bounded number
+//! of times. A 401 drops the cached token and tries once more with a new one. The error of a
 //! failed call carries the service's `request-id`, or the `client-request-id` we sent.
 
 use super::backoff;

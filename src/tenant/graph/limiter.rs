@@ -1,6 +1,6 @@
-//! Client-side rate limits per API family (ms365-api §8.2), so a burst of runs spends the
-//! published quota instead of provoking 429s: one GCRA bucket per family, whose rate halves
-//! on every 429 (and pauses the family for its Retry-After) and climbs back slowly with each
+//! Client-side rate limits per API family (docs/microsoft-365-api.md §8.2), so a burst of runs
+//! spends the published quota instead of provoking 429s: one GCRA bucket per family, whose rate
+//! halves on every 429 (and pauses the family for its Retry-After) and climbs back slowly with each
 //! success. One [`Limiters`] per `GraphTenant`, i.e. per app and tenant, as Graph counts.
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
-//! Reading mailboxes (ms365-api §5.5): `Get-Mailbox` plus `Get-MailboxStatistics` for the
-//! size (R2: over 50 GB a shared mailbox keeps needing a license).
+//! Reading mailboxes (docs/microsoft-365-api.md §5.5): `Get-Mailbox` plus `Get-MailboxStatistics`
+//! for the size (R2: over 50 GB a shared mailbox keeps needing a license).
 
 use super::client::Client;
 use super::exchange::{self, recipient_type_details};

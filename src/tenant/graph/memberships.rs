@@ -1,4 +1,4 @@
-//! `memberOf` (ms365-api §3.5) with the groups' details: memberOf does not return
+//! `memberOf` (docs/microsoft-365-api.md §3.5) with the groups' details: memberOf does not return
 //! `assignedLicenses`, so the groups are read again in `$batch` requests of 20 (§7):
 //! pages + ceil(groups / 20) calls instead of pages + groups.
 

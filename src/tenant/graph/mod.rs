@@ -1,6 +1,6 @@
 //! The Microsoft 365 connector: the [`Tenant`](crate::tenant::Tenant) trait over Microsoft
 //! Graph, the Exchange admin API (InvokeCommand) and Partner Center, exactly to
-//! `reference/ms365-api.md`. The only module that imports reqwest. Retries happen here, at
+//! `docs/microsoft-365-api.md`. The only module that imports reqwest. Retries happen here, at
 //! the HTTP layer: do not wrap a `GraphTenant` in `Retrying`.
 
 mod assertion;

@@ -1,4 +1,4 @@
-//! Graph requests and paging (ms365-api §2.3): every list follows `@odata.nextLink`
+//! Graph requests and paging (docs/microsoft-365-api.md §2.3): every list follows `@odata.nextLink`
 //! unchanged to the last page. A link must point under the base URL it came from: the
 //! bearer token is never sent elsewhere.
 

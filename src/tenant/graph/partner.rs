@@ -1,5 +1,5 @@
-//! Partner Center subscriptions (ms365-api §9.2): GET, and PATCH with the full resource as
-//! read. Tokens come from the partner tenant; every call sends `MS-RequestId` (one per
+//! Partner Center subscriptions (docs/microsoft-365-api.md §9.2): GET, and PATCH with the full
+//! resource as read. Tokens come from the partner tenant; every call sends `MS-RequestId` (one per
 //! logical call, the same on its retries, so a repeated PATCH is recognised) and
 //! `MS-CorrelationId` (http.rs). Errors are `{code, description}` bodies (errors.rs).
 

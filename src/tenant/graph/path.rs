@@ -1,5 +1,5 @@
-//! Building request paths: ids and UPNs as path segments (ms365-api §2.1: `#` is `%23`, a
-//! UPN starting with `$` goes in the `/users('...')` form).
+//! Building request paths: ids and UPNs as path segments (docs/microsoft-365-api.md §2.1: `#` is
+//! `%23`, a UPN starting with `$` goes in the `/users('...')` form).
 
 /// Percent-encodes everything but RFC 3986 unreserved characters and the path-safe
 /// sub-delimiters `! $ ' ( ) * , ; @` (drive ids look like `b!t18F8y...`).

@@ -1,6 +1,6 @@
 //! `impl Tenant for GraphTenant`: one method per trait method, each the documented call
-//! (ms365-api section in the comment). Where a method needs more than one call it says so.
-//! Costs passed to the limiter are Graph's resource units (§8.2) for reads, 1 for writes.
+//! (docs/microsoft-365-api.md section in the comment). Where a method needs more than one call it
+//! says so. Costs passed to the limiter are Graph's resource units (§8.2) for reads, 1 for writes.
 
 use super::client::Client;
 use super::exchange;

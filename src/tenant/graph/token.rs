@@ -1,5 +1,5 @@
-//! Client-credentials tokens (ms365-api §1.1–1.3): one cached token per audience, renewed
-//! before it expires (5 minutes or a tenth of its lifetime early, whichever is less), and
+//! Client-credentials tokens (docs/microsoft-365-api.md §1.1–1.3): one cached token per audience,
+//! renewed before it expires (5 minutes or a tenth of its lifetime early, whichever is less), and
 //! fetched by one caller at a time: concurrent calls that find no valid token wait for the
 //! same fetch instead of each asking the token endpoint.
 

@@ -1,5 +1,5 @@
-//! Graph JSON (ms365-api §3–§6) to the domain types of `tenant/types.rs`. The wire structs
-//! accept what the service may leave out or send as `null`; the `$select` lists name every
+//! Graph JSON (docs/microsoft-365-api.md §3–§6) to the domain types of `tenant/types.rs`. The wire
+//! structs accept what the service may leave out or send as `null`; the `$select` lists name every
 //! property the domain types need, since most are not in Graph's default set (§3.1).
 
 use crate::ids::{DriveId, GroupId, SkuId, UserId};

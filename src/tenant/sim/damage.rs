@@ -9,7 +9,7 @@ pub struct Damage {
     pub at: DateTime<Utc>,
     /// The UPN of the user whose data was damaged; for seats (R13), the SKU's part number.
     pub user: String,
-    /// The rule of microsoft-rules.md that was broken: `R2`, `R3`, `R4`, `R5`, `R6`, `R8`,
+    /// The rule of docs/rules.md that was broken: `R2`, `R3`, `R4`, `R5`, `R6`, `R8`,
     /// `R13` (a subscription lowered below the seats in use).
     pub rule: String,
     /// What happened, for a person reading a failed test.

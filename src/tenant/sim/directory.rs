@@ -1,6 +1,6 @@
 //! Listing and counting the directory's users: `GET /users` with a filter and
-//! `GET /users/$count` (ms365-api §2.4). Only active users: soft-deleted ones are in the
-//! recycle bin, and accounts that have not appeared yet do not exist.
+//! `GET /users/$count` (docs/microsoft-365-api.md §2.4). Only active users: soft-deleted ones are
+//! in the recycle bin, and accounts that have not appeared yet do not exist.
 
 use super::state::State;
 use super::tenant::{Op, SimTenant};

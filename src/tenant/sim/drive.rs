@@ -1,5 +1,5 @@
-//! OneDrive (ms365-api §6): drives, delta paging with opaque links, downloads of content
-//! generated deterministically from item id and size, and idempotent invites.
+//! OneDrive (docs/microsoft-365-api.md §6): drives, delta paging with opaque links, downloads of
+//! content generated deterministically from item id and size, and idempotent invites.
 
 use super::errors;
 use super::state::{DriveState, ItemState, State};

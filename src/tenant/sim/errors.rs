@@ -1,5 +1,5 @@
-//! The errors the real service returns, with its codes and message texts (ms365-api.md),
-//! built once here so every operation returns exactly the same shape.
+//! The errors the real service returns, with its codes and message texts
+//! (docs/microsoft-365-api.md), built once here so every operation returns exactly the same shape.
 
 use crate::tenant::{ErrorKind, TenantError};
 
@@ -136,7 +136,7 @@ pub fn invalid_request(message: impl Into<String>) -> TenantError {
 }
 
 // ---- Partner Center (§9.2) ----
-// ms365-api.md marks the error codes and texts of these cases UNCONFIRMED: the numeric
+// docs/microsoft-365-api.md marks the error codes and texts of these cases UNCONFIRMED: the numeric
 // codes and the wording below are ours, in Partner Center's shape (numeric `code`, a
 // `description`). Only the kinds matter to callers.
 

@@ -1,7 +1,7 @@
-//! Group-based licensing changes (ms365-api §4.6 `POST /groups/{id}/assignLicense`): the
-//! group's licenses change at once; its members' license paths follow after the usual
-//! group-licensing delay (R10: asynchronous). Not part of the `Tenant` trait (no step
-//! assigns group licenses); sim-graph serves it.
+//! Group-based licensing changes (`POST /groups/{id}/assignLicense`, docs/microsoft-365-api.md
+//! §4.6): the group's licenses change at once; its members' license paths follow after the usual
+//! group-licensing delay (R10: asynchronous). Not part of the `Tenant` trait (no step assigns
+//! group licenses); sim-graph serves it.
 
 use super::errors;
 use super::state::{PendingLicense, State};

@@ -1,5 +1,5 @@
-//! Licenses, seats and group membership (ms365-api §4): assignLicense with the real errors,
-//! seat counting (one seat per user per SKU, soft-deleted users free theirs), asynchronous
+//! Licenses, seats and group membership (docs/microsoft-365-api.md §4): assignLicense with the real
+//! errors, seat counting (one seat per user per SKU, soft-deleted users free theirs), asynchronous
 //! group-based licensing, and the mailbox damage that losing an Exchange license causes.
 
 use super::errors;

@@ -1,5 +1,5 @@
-//! Mailboxes (ms365-api §5): Exchange cmdlets and Graph mailboxSettings. A user has a
-//! mailbox only while licensed with an Exchange plan, or when it is shared (or a resource).
+//! Mailboxes (docs/microsoft-365-api.md §5): Exchange cmdlets and Graph mailboxSettings. A user has
+//! a mailbox only while licensed with an Exchange plan, or when it is shared (or a resource).
 
 use super::errors;
 use super::state::{MailboxState, State};

@@ -266,7 +266,8 @@ fn resolve_users(st: &State, refs: &[String], whose: &str) -> Result<BTreeSet<Us
 
 fn add_user(st: &mut State, u: &ScenarioUser) -> Result<(), SimError> {
     let id = UserId::new(u.id.to_ascii_lowercase());
-    // A soft-deleted user's UPN is free again (ms365-api §3.6): only two active users clash.
+    // A soft-deleted user's UPN is free again (docs/microsoft-365-api.md §3.6): only two active
+    // users clash.
     let upn_taken = u.deleted_date_time.is_none() && st.find_user(&u.user_principal_name).is_some();
     if st.users.contains_key(&id) || upn_taken {
         return Err(invalid(format!(

@@ -236,8 +236,8 @@ impl State {
     }
 
     /// A user by id or UPN (case-insensitive) for which `pred` holds. A soft-deleted user and
-    /// an active one may share a UPN (deletion frees it, ms365-api §3.6), so the UPN search
-    /// skips users `pred` rejects.
+    /// an active one may share a UPN (deletion frees it, docs/microsoft-365-api.md §3.6), so the
+    /// UPN search skips users `pred` rejects.
     pub fn find_matching(
         &self,
         id_or_upn: &str,

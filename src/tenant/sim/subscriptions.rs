@@ -1,6 +1,6 @@
-//! Subscriptions and seat counts (ms365-api §4.9, §9; R13–R15). A SKU's seats are the sum of
-//! its subscriptions. CSP quantities change through Partner Center PATCH: up any time, down
-//! only inside the 168 h window after purchase or renewal; next-term instructions any time
+//! Subscriptions and seat counts (docs/microsoft-365-api.md §4.9, §9; R13–R15). A SKU's seats are
+//! the sum of its subscriptions. CSP quantities change through Partner Center PATCH: up any time,
+//! down only inside the 168 h window after purchase or renewal; next-term instructions any time
 //! (with auto-renew). Direct subscriptions change in the admin center only (an inspection
 //! method). Terms roll over lazily once the clock passes their end, like the 30-day purge.
 
@@ -190,7 +190,7 @@ impl State {
             .clone();
         if s.kind == SubscriptionKind::Csp {
             return Err(errors::bad_request(format!(
-                "Subscription {} was bought through a partner: its seats change in Partner Center, not in the admin center (R14).",
+                "Subscription {} was bought through a partner: its seats change in Partner Center, not in the admin center (R14, see docs/rules.md).",
                 s.id
             )));
         }

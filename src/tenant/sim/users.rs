@@ -1,5 +1,5 @@
-//! Users (ms365-api §3): read, patch, revoke, manager, memberOf, soft delete with the
-//! 30-day recycle bin (purged lazily once the clock passes it), restore and purge, plus the
+//! Users (docs/microsoft-365-api.md §3): read, patch, revoke, manager, memberOf, soft delete with
+//! the 30-day recycle bin (purged lazily once the clock passes it), restore and purge, plus the
 //! damage a delete does (R4 mailbox lost, R6 OneDrive retention without backup or hand-over).
 
 use super::errors;
