@@ -108,9 +108,7 @@ fn engine(
     dir: &std::path::Path,
     concurrency: usize,
 ) -> Engine {
-    let mut cfg = EngineConfig::new(StepEnv {
-        backup_dir: dir.join("backups"),
-    });
+    let mut cfg = EngineConfig::new(StepEnv::new(dir.join("backups")));
     cfg.concurrency = concurrency;
     Engine::new(
         store,

@@ -117,9 +117,7 @@ async fn offboard_consume(url: &str, topology: &Topology, n: usize, prefetch: u1
     let wf = offboard::workflow::parse(std::path::Path::new("bench.toml"), WAITING_WF).unwrap();
     let clock = SimClock::new();
     let sim = SimTenant::from_scenario(Scenario::default(), clock.clone()).unwrap();
-    let mut config = EngineConfig::new(StepEnv {
-        backup_dir: dir.path().join("backups"),
-    });
+    let mut config = EngineConfig::new(StepEnv::new(dir.path().join("backups")));
     if std::env::var("BENCH_QUARANTINE").is_ok_and(|v| v == "1") {
         config.quarantine = offboard::engine::QuarantinePolicy {
             threshold: u64::MAX,

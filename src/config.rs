@@ -53,6 +53,10 @@ pub struct Config {
     /// instance's shards ("2", "0,2" or a pod name ending in `-<n>`).
     pub shards: Option<u32>,
     pub shard: Option<String>,
+    /// A leaver's `seats.reduce` gives the seats back (default false: a billing decision).
+    pub seats_on_leave: Option<bool>,
+    /// Spare seats per SKU `seats.reduce` keeps when its step sets no `buffer` (default 0).
+    pub seats_buffer: Option<u32>,
 }
 
 /// Every key of [`Config`] as written in `offboard.toml`, in declaration order (each has the
@@ -88,6 +92,8 @@ pub const KEYS: &[&str] = &[
     "quarantine_window",
     "shards",
     "shard",
+    "seats_on_leave",
+    "seats_buffer",
 ];
 
 /// Secrets (admin token, client secret, event key) print as `***`.
@@ -125,6 +131,8 @@ impl std::fmt::Debug for Config {
             .field("quarantine_window", &self.quarantine_window)
             .field("shards", &self.shards)
             .field("shard", &self.shard)
+            .field("seats_on_leave", &self.seats_on_leave)
+            .field("seats_buffer", &self.seats_buffer)
             .finish()
     }
 }
@@ -175,6 +183,8 @@ pub const ENV_VARS: &[&str] = &[
     "OFFBOARD_CONCURRENCY",
     "OFFBOARD_SHARDS",
     "OFFBOARD_SHARD",
+    "OFFBOARD_SEATS_ON_LEAVE",
+    "OFFBOARD_SEATS_BUFFER",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -292,6 +302,21 @@ impl Config {
                 message: format!("`{w}` is not a duration such as `24h`: {e}"),
             })?;
         }
+        if let Some(v) = get("OFFBOARD_SEATS_ON_LEAVE").filter(|v| !v.is_empty()) {
+            self.seats_on_leave = Some(parse_env(
+                "OFFBOARD_SEATS_ON_LEAVE",
+                &v,
+                "`true` or `false`",
+            )?);
+        }
+        if let Some(v) = get("OFFBOARD_SEATS_BUFFER").filter(|v| !v.is_empty()) {
+            self.seats_buffer = Some(parse_env(
+                "OFFBOARD_SEATS_BUFFER",
+                &v,
+                "a whole number of spare seats per SKU",
+            )?);
+        }
+        self.check_urls()?;
         if let Some(v) = get("OFFBOARD_CONCURRENCY").filter(|v| !v.is_empty()) {
             self.concurrency = Some(v.parse().map_err(|_| ConfigError::Env {
                 var: "OFFBOARD_CONCURRENCY".into(),
@@ -312,6 +337,77 @@ impl Config {
                 var: "OFFBOARD_SHUTDOWN_GRACE".into(),
                 message: format!("`{g}` is not a duration such as `30s`: {e}"),
             })?;
+        }
+        Ok(())
+    }
+
+    /// Every URL setting names a scheme offboard implements; anything else stops the start
+    /// with the scheme named, never a silent downgrade (a cloud URL taken as a local path,
+    /// `amqps` connected in plain text).
+    fn check_urls(&self) -> Result<(), ConfigError> {
+        let bad = |var: &str, message: String| ConfigError::Env {
+            var: var.into(),
+            message,
+        };
+        if let Some(url) = &self.amqp_url {
+            match scheme(url).as_deref() {
+                Some("amqp") => {}
+                Some("amqps") => {
+                    return Err(bad(
+                        "OFFBOARD_AMQP_URL",
+                        "`amqps://` (AMQP over TLS) is not supported yet, and offboard will not connect in plain text instead; use an `amqp://` URL on a trusted network, or a local TLS tunnel (e.g. stunnel) to the broker".into(),
+                    ));
+                }
+                other => {
+                    return Err(bad(
+                        "OFFBOARD_AMQP_URL",
+                        format!(
+                            "{} is not supported; write amqp://user:password@host:5672/vhost",
+                            describe_scheme(other)
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(url) = &self.backup_url {
+            match scheme(url).as_deref() {
+                None | Some("file") => {}
+                Some(s @ ("s3" | "az" | "azure" | "abfs" | "abfss" | "gs" | "https" | "http")) => {
+                    return Err(bad(
+                        "OFFBOARD_BACKUP_URL",
+                        format!(
+                            "`{s}://` backups (object storage) are not supported yet, and offboard will not write them to a local path instead; use a directory (a path or file:///path) on storage you back up"
+                        ),
+                    ));
+                }
+                other => {
+                    return Err(bad(
+                        "OFFBOARD_BACKUP_URL",
+                        format!(
+                            "{} is not supported; give a directory as a path or file:///path",
+                            describe_scheme(other)
+                        ),
+                    ));
+                }
+            }
+        }
+        for (var, value) in [
+            ("OFFBOARD_LOGIN_URL", &self.login_url),
+            ("OFFBOARD_GRAPH_URL", &self.graph_url),
+            ("OFFBOARD_EXCHANGE_URL", &self.exchange_url),
+            ("OFFBOARD_PARTNER_CENTER_URL", &self.partner_center_url),
+        ] {
+            if let Some(url) = value
+                && !matches!(scheme(url).as_deref(), Some("https" | "http"))
+            {
+                return Err(bad(
+                    var,
+                    format!(
+                        "{} is not supported; give the service's https:// address",
+                        describe_scheme(scheme(url).as_deref())
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -343,6 +439,14 @@ impl Config {
                 .as_deref()
                 .and_then(|w| humantime::parse_duration(w).ok())
                 .unwrap_or(std::time::Duration::from_secs(24 * 3600)),
+        }
+    }
+
+    /// What `seats.reduce` does when its step does not say.
+    pub fn seats(&self) -> crate::steps::SeatSettings {
+        crate::steps::SeatSettings {
+            on_leave: self.seats_on_leave.unwrap_or(false),
+            buffer: self.seats_buffer.unwrap_or(0),
         }
     }
 
@@ -383,6 +487,25 @@ impl Config {
         self.sim_scenario
             .clone()
             .unwrap_or_else(|| PathBuf::from("examples/tenant.json"))
+    }
+}
+
+/// The scheme of a URL (`s3` of `s3://bucket`), lower-cased; `None` for a plain path. A
+/// Windows drive letter is not taken for a scheme.
+fn scheme(value: &str) -> Option<String> {
+    let (head, _) = value.trim().split_once(':')?;
+    let is_scheme = head.len() > 1
+        && head.starts_with(|c: char| c.is_ascii_alphabetic())
+        && head
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    is_scheme.then(|| head.to_ascii_lowercase())
+}
+
+fn describe_scheme(s: Option<&str>) -> String {
+    match s {
+        Some(s) => format!("the scheme `{s}:`"),
+        None => "a value without a scheme".into(),
     }
 }
 
@@ -490,6 +613,8 @@ mod tests {
             quarantine_window,
             shards,
             shard,
+            seats_on_leave,
+            seats_buffer,
         );
         assert_eq!(fields, KEYS);
     }
@@ -511,5 +636,68 @@ mod tests {
         let err = env(&[("OFFBOARD_SHARDS", "two")]).unwrap_err();
         assert!(err.to_string().contains("OFFBOARD_SHARDS"), "{err}");
         assert!(env(&[("OFFBOARD_SHARDS", "3")]).is_err());
+    }
+
+    #[test]
+    fn url_settings_accept_only_what_is_implemented() {
+        let with = |var: &'static str, value: &'static str| {
+            let mut cfg = Config::default();
+            cfg.apply_env(|k| (k == var).then(|| value.to_string()))
+                .map(|()| cfg)
+        };
+        for (var, value, named) in [
+            ("OFFBOARD_BACKUP_URL", "s3://bucket/leavers", "s3://"),
+            (
+                "OFFBOARD_BACKUP_URL",
+                "https://acct.blob.core.windows.net/backups",
+                "https://",
+            ),
+            ("OFFBOARD_BACKUP_URL", "az://backups/leavers", "az://"),
+            ("OFFBOARD_BACKUP_URL", "gs://bucket", "gs://"),
+            ("OFFBOARD_BACKUP_URL", "ftp://host/x", "`ftp:`"),
+            ("OFFBOARD_AMQP_URL", "amqps://mq.example:5671/%2f", "amqps://"),
+            ("OFFBOARD_AMQP_URL", "mq.example:5672", "`mq.example:`"),
+            ("OFFBOARD_GRAPH_URL", "graph.microsoft.com", "without a scheme"),
+        ] {
+            let err = with(var, value).unwrap_err().to_string();
+            assert!(err.contains(var) && err.contains(named), "{value}: {err}");
+        }
+        assert_eq!(
+            with("OFFBOARD_BACKUP_URL", "file:///srv/backups")
+                .unwrap()
+                .backup_dir(),
+            PathBuf::from("/srv/backups")
+        );
+        assert!(with("OFFBOARD_BACKUP_URL", "/srv/backups").is_ok());
+        assert!(with("OFFBOARD_BACKUP_URL", "backups").is_ok());
+        assert!(with("OFFBOARD_AMQP_URL", "AMQP://guest:guest@127.0.0.1:5672/%2f").is_ok());
+        assert!(with("OFFBOARD_GRAPH_URL", "http://127.0.0.1:9/graph").is_ok());
+        // a file's value is checked as well
+        let mut cfg: Config = toml::from_str("backup_url = \"s3://b/p\"").unwrap();
+        assert!(cfg.apply_env(|_| None).is_err());
+    }
+
+    #[test]
+    fn seat_settings_default_to_no_reduction_on_leave() {
+        assert_eq!(
+            Config::default().seats(),
+            crate::steps::SeatSettings {
+                on_leave: false,
+                buffer: 0
+            }
+        );
+        let mut cfg = Config::default();
+        cfg.apply_env(|k| match k {
+            "OFFBOARD_SEATS_ON_LEAVE" => Some("true".into()),
+            "OFFBOARD_SEATS_BUFFER" => Some("2".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!((cfg.seats().on_leave, cfg.seats().buffer), (true, 2));
+        assert!(
+            Config::default()
+                .apply_env(|k| (k == "OFFBOARD_SEATS_BUFFER").then(|| "-1".into()))
+                .is_err()
+        );
     }
 }

@@ -108,9 +108,7 @@ async fn a_throttled_call_and_a_step_retry_show_in_the_scrape_and_runs_by_status
     };
     let tenant: Arc<dyn Tenant> =
         Arc::new(Retrying::new(Arc::new(sim.clone()), policy).with_metrics(metrics.clone()));
-    let mut config = EngineConfig::new(StepEnv {
-        backup_dir: dir.path().join("backups"),
-    });
+    let mut config = EngineConfig::new(StepEnv::new(dir.path().join("backups")));
     config.metrics = metrics.clone();
     let engine = Engine::new(
         Store::open(dir.path()).unwrap(),

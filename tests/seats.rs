@@ -223,6 +223,21 @@ async fn the_leaver_reduces_only_the_skus_its_user_held() {
         "sku": "POWER_BI_PRO", "kind": "direct", "quantity": 10});
     let mut h = tenant(vec![e3_subscription("csp", Duration::days(1), 50), pbi]);
     h.subject = DANA.into();
+    // a leaver's seat reduction is off unless the configuration or the step turns it on
+    let r = done(
+        h.step("seats", "seats.reduce", json!({"scope": "released"}))
+            .await,
+    );
+    assert_eq!(r.output["action"], "none");
+    assert!(
+        r.output["reason"]
+            .as_str()
+            .unwrap()
+            .contains("seats_on_leave"),
+        "{r:?}"
+    );
+    assert_eq!(quantity(&h), 50);
+    h.env.seats.on_leave = true;
     let o = h
         .step("seats", "seats.reduce", json!({"scope": "released"}))
         .await;

@@ -364,7 +364,11 @@ fn after_next_midnight(env: &TestEnv) -> chrono::DateTime<chrono::Utc> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scheduled_sweep_runs_once_per_period_and_once_after_downtime() {
-    let env = TestEnv::start(repo_workflows(), example_tenant()).await;
+    // with `seats_on_leave`, the leaver gives its seats back too (scheduled for the renewal)
+    let env = TestEnv::start_configured(repo_workflows(), example_tenant(), None, None, |c| {
+        c.step_env.seats.on_leave = true
+    })
+    .await;
     // the schedule is registered (the engine's own loop may have done it already)
     env.engine.fire_schedules().await.unwrap();
     let leaver = env

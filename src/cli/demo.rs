@@ -163,9 +163,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
     let store = Store::open(&data_dir)?;
-    let env = StepEnv {
-        backup_dir: data_dir.join("backups"),
-    };
+    let env = StepEnv::new(data_dir.join("backups"));
     let engine = Engine::new(
         store.clone(),
         Registry::new(workflows),

@@ -50,9 +50,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::open(&data_dir)?;
     let metrics = Metrics::new();
     let (tenant, clock) = tenant(&cfg, &data_dir, &metrics)?;
-    let mut engine_config = EngineConfig::new(StepEnv {
-        backup_dir: cfg.backup_dir(),
-    });
+    let mut step_env = StepEnv::new(cfg.backup_dir());
+    step_env.seats = cfg.seats();
+    let mut engine_config = EngineConfig::new(step_env);
     engine_config.metrics = metrics.clone();
     if let Some(n) = cfg.concurrency {
         engine_config.concurrency = n.max(1);

@@ -13,6 +13,29 @@ use std::path::PathBuf;
 pub struct StepEnv {
     /// Where OneDrive backups are written (`OFFBOARD_BACKUP_URL`, a directory).
     pub backup_dir: PathBuf,
+    pub seats: SeatSettings,
+}
+
+impl StepEnv {
+    /// Backups under `backup_dir`; seat reduction as configured by default.
+    pub fn new(backup_dir: PathBuf) -> Self {
+        StepEnv {
+            backup_dir,
+            seats: SeatSettings::default(),
+        }
+    }
+}
+
+/// What `seats.reduce` does when its workflow step does not say (README "Retention sweep and
+/// seat reduction").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeatSettings {
+    /// `seats_on_leave`: a leaver's `seats.reduce` (`scope = "released"`) gives the seats
+    /// back. Off by default: lowering a subscription is a billing decision, so it happens only
+    /// when the configuration or the step (`enabled = true`) asks for it.
+    pub on_leave: bool,
+    /// `seats_buffer`: spare seats kept per SKU when the step sets no `buffer`.
+    pub buffer: u32,
 }
 
 pub struct StepContext<'a> {

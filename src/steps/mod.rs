@@ -49,7 +49,7 @@ mod user_restore_plan;
 mod user_snapshot;
 
 pub use action::Action;
-pub use context::{StepContext, StepEnv};
+pub use context::{SeatSettings, StepContext, StepEnv};
 pub use ledger::{Ledger, LedgerError, LedgerResult, MemoryLedger, PriorRun, PriorStep};
 pub use outcome::{Emit, FactWrite, StepOutcome, StepReport};
 pub use plan::{Blocker, StepPlan};

@@ -12,6 +12,9 @@ use chrono::{DateTime, Duration, Utc};
 pub(crate) struct SubInfo {
     pub company: CompanySubscription,
     pub partner: Option<PartnerSubscription>,
+    /// Why a subscription that Partner Center did not show is handled as bought directly,
+    /// when it is not simply unknown there (no partner configured, the partner refused).
+    pub no_partner: Option<String>,
 }
 
 impl SubInfo {
@@ -134,7 +137,11 @@ fn one(seats: Seats, s: &SubInfo, remaining: &mut i64, policy: Policy) -> (Act, 
         return (
             Act::Recommend { proposed: q - cut },
             format!(
-                "direct subscription: no API can lower its seats (R14, see docs/rules.md); the billing admin can go from {q} to {} in the Microsoft 365 admin center ({free} free, buffer {})",
+                "{}: no API can lower its seats (R14, see docs/rules.md); the billing admin can go from {q} to {} in the Microsoft 365 admin center ({free} free, buffer {})",
+                match &s.no_partner {
+                    Some(why) => format!("handled as a direct subscription ({why})"),
+                    None => "direct subscription".into(),
+                },
                 q - cut,
                 seats.buffer
             ),
@@ -294,7 +301,11 @@ mod tests {
             }))
             .unwrap()
         });
-        SubInfo { company, partner }
+        SubInfo {
+            company,
+            partner,
+            no_partner: None,
+        }
     }
 
     fn with_scheduled(mut s: SubInfo, q: i64) -> SubInfo {

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-pub const PARAMS: &[&str] = &["buffer", "recheck_before", "scope", "reduce_now"];
+pub const PARAMS: &[&str] = &["buffer", "recheck_before", "scope", "reduce_now", "enabled"];
 
 const DEFAULT_RECHECK: Duration = Duration::from_secs(3 * 24 * 3600);
 /// Rounds of read → act → re-read per SKU before giving up on a SKU whose counts keep moving.
@@ -40,11 +40,18 @@ pub(super) struct Settings {
     pub reduce_now: bool,
     /// `scope = "released"`: only the SKUs the run's user held.
     pub released: bool,
+    /// Why the step gives nothing back this time: a leaver's seat reduction that neither the
+    /// configuration (`seats_on_leave`) nor the step (`enabled = true`) turned on.
+    pub off: Option<String>,
 }
+
+/// The output and plan line of a seat reduction that is off.
+pub(super) const OFF_ON_LEAVE: &str = "seat reduction on leave is off: the leaver's seats stay in the subscription (set seats_on_leave = true / OFFBOARD_SEATS_ON_LEAVE=true, or enabled = true on this step, to give them back)";
 
 /// `Err` says which parameter is wrong.
 pub(super) fn settings(ctx: &StepContext<'_>) -> Result<Settings, String> {
-    let buffer = match param::int(ctx, "buffer", 0, 0, 1_000_000) {
+    let default_buffer = i64::from(ctx.env.seats.buffer);
+    let buffer = match param::int(ctx, "buffer", default_buffer, 0, 1_000_000) {
         Ok(n) => n,
         Err(e) => return Err(format!("{e}; fix the workflow file")),
     };
@@ -66,11 +73,13 @@ pub(super) fn settings(ctx: &StepContext<'_>) -> Result<Settings, String> {
             ));
         }
     };
+    let enabled = ctx.param_bool("enabled", ctx.env.seats.on_leave);
     Ok(Settings {
         buffer,
         recheck,
         reduce_now: ctx.param_bool("reduce_now", true),
         released,
+        off: (released && !enabled).then(|| OFF_ON_LEAVE.to_string()),
     })
 }
 
@@ -89,10 +98,18 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
         recheck,
         reduce_now,
         released,
+        off,
     } = match settings(ctx) {
         Ok(s) => s,
         Err(why) => return StepOutcome::failed(why),
     };
+    if let Some(why) = off {
+        return StepOutcome::Done(StepReport {
+            observed: json!({"scope": "released"}),
+            output: json!({"action": "none", "reason": why, "skus": []}),
+            ..StepReport::default()
+        });
+    }
     let scope: Option<BTreeSet<SkuId>> = match released {
         false => None,
         true => match Snapshot::from_outputs(ctx) {
@@ -166,12 +183,24 @@ pub(super) async fn read(
     })?;
     let mut subs = Vec::new();
     for c in all.into_iter().filter(|c| &c.sku_id == sku) {
-        let partner = match tenant
+        let (partner, no_partner) = match tenant
             .get_partner_subscription(&c.commerce_subscription_id)
             .await
         {
-            Ok(p) => Some(p),
-            Err(e) if is_not_found(&e) => None,
+            Ok(p) => (Some(p), None),
+            Err(e) if is_not_found(&e) => (None, None),
+            Err(e) if e.kind == ErrorKind::NotConfigured => (
+                None,
+                Some(
+                    "no CSP partner is configured: set OFFBOARD_PARTNER_TENANT_ID and OFFBOARD_CSP_CUSTOMER_ID if a partner sells this tenant's licenses".to_string(),
+                ),
+            ),
+            Err(e) if matches!(e.kind, ErrorKind::Unauthorized | ErrorKind::Forbidden) => (
+                None,
+                Some(format!(
+                    "Partner Center refused to show it ({e}): the tenant has no CSP partner relationship offboard can use; if it has one, check OFFBOARD_PARTNER_TENANT_ID and OFFBOARD_CSP_CUSTOMER_ID"
+                )),
+            ),
             Err(e) => {
                 return Err(fail(
                     format!(
@@ -185,6 +214,7 @@ pub(super) async fn read(
         subs.push(SubInfo {
             company: c,
             partner,
+            no_partner,
         });
     }
     let skus = tenant

@@ -20,10 +20,14 @@ pub async fn plan(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepPlan {
         recheck,
         reduce_now,
         released,
+        off,
     } = match settings(ctx) {
         Ok(s) => s,
         Err(why) => return StepPlan::stopped("invalid-parameter", StepOutcome::failed(why)),
     };
+    if let Some(why) = off {
+        return StepPlan::doing(format!("nothing: {why}"));
+    }
     // the SKUs in scope, and those of which this run frees one seat before the step
     let (ids, freed): (Vec<SkuId>, BTreeSet<SkuId>) = if released {
         match Snapshot::from_outputs(ctx) {

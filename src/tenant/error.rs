@@ -46,6 +46,9 @@ pub enum ErrorKind {
     ReductionWindowClosed,
     /// Any other 4xx the service returns: permanent.
     BadRequest,
+    /// The service is not configured for this deployment (Partner Center without a partner
+    /// tenant): nothing was sent.
+    NotConfigured,
 }
 
 /// One failed tenant call: the kind, the service's message, and its `request-id` when there

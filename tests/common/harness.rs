@@ -36,9 +36,7 @@ impl Harness {
         let clock = SimClock::new();
         let sim = SimTenant::from_scenario(scenario, clock.clone()).unwrap();
         let tmp = tempfile::tempdir().unwrap();
-        let env = StepEnv {
-            backup_dir: tmp.path().join("backup"),
-        };
+        let env = StepEnv::new(tmp.path().join("backup"));
         let event = CloudEvent {
             specversion: "1.0".into(),
             id: EventId::new("evt-1"),

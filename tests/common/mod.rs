@@ -121,9 +121,7 @@ impl TestEnv {
     ) -> TestEnv {
         let store = Store::open(dir).unwrap();
         let clock = sim.clock();
-        let mut config = EngineConfig::new(StepEnv {
-            backup_dir: dir.join("backups"),
-        });
+        let mut config = EngineConfig::new(StepEnv::new(dir.join("backups")));
         configure(&mut config);
         let engine = Engine::new(
             store,

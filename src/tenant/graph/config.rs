@@ -65,6 +65,10 @@ pub struct GraphConfig {
     pub partner_center_url: String,
     /// Partner Center tokens come from the partner's tenant (§9.2).
     pub partner_tenant_id: String,
+    /// Whether a CSP partner is configured (`OFFBOARD_PARTNER_TENANT_ID`,
+    /// `OFFBOARD_CSP_CUSTOMER_ID` or `OFFBOARD_PARTNER_CENTER_URL` set). Without one, Partner
+    /// Center is never called and every subscription is handled as bought directly.
+    pub partner_configured: bool,
     /// The customer id in Partner Center paths.
     pub csp_customer_id: String,
     pub http: HttpPolicy,
@@ -156,6 +160,10 @@ impl GraphConfig {
                 });
             }
         };
+        let given = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        let partner_configured = given(&cfg.partner_tenant_id)
+            || given(&cfg.csp_customer_id)
+            || given(&cfg.partner_center_url);
         let partner_tenant_id = cfg
             .partner_tenant_id
             .clone()
@@ -191,6 +199,7 @@ impl GraphConfig {
             client_id,
             credential,
             partner_tenant_id,
+            partner_configured,
             csp_customer_id,
             http: HttpPolicy::default(),
             limits: LimiterConfig::default(),

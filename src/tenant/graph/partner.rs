@@ -22,13 +22,28 @@ impl Client {
     }
 
     pub async fn get_partner_subscription(&self, id: &str) -> TenantResult<PartnerSubscription> {
+        self.partner_configured()?;
         self.send(&self.partner(Method::GET, id)).await?.json()
+    }
+
+    /// `NotConfigured` when no CSP partner is configured: nothing is sent, and the caller
+    /// handles the subscription as bought directly.
+    fn partner_configured(&self) -> TenantResult<()> {
+        if self.cfg.partner_configured {
+            return Ok(());
+        }
+        Err(crate::tenant::TenantError::new(
+            crate::tenant::ErrorKind::NotConfigured,
+            "PartnerCenterNotConfigured",
+            "no CSP partner is configured (OFFBOARD_PARTNER_TENANT_ID, OFFBOARD_CSP_CUSTOMER_ID)",
+        ))
     }
 
     pub async fn patch_partner_subscription(
         &self,
         sub: &PartnerSubscription,
     ) -> TenantResult<PartnerSubscription> {
+        self.partner_configured()?;
         let body = serde_json::to_value(sub).map_err(|e| {
             crate::tenant::TenantError::new(
                 crate::tenant::ErrorKind::BadRequest,
