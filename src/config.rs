@@ -655,9 +655,17 @@ mod tests {
             ("OFFBOARD_BACKUP_URL", "az://backups/leavers", "az://"),
             ("OFFBOARD_BACKUP_URL", "gs://bucket", "gs://"),
             ("OFFBOARD_BACKUP_URL", "ftp://host/x", "`ftp:`"),
-            ("OFFBOARD_AMQP_URL", "amqps://mq.example:5671/%2f", "amqps://"),
+            (
+                "OFFBOARD_AMQP_URL",
+                "amqps://mq.example:5671/%2f",
+                "amqps://",
+            ),
             ("OFFBOARD_AMQP_URL", "mq.example:5672", "`mq.example:`"),
-            ("OFFBOARD_GRAPH_URL", "graph.microsoft.com", "without a scheme"),
+            (
+                "OFFBOARD_GRAPH_URL",
+                "graph.microsoft.com",
+                "without a scheme",
+            ),
         ] {
             let err = with(var, value).unwrap_err().to_string();
             assert!(err.contains(var) && err.contains(named), "{value}: {err}");

@@ -226,12 +226,18 @@ pub struct SimGraph {
 
 impl SimGraph {
     pub fn start(dir: &Path, latency_ms: u64) -> SimGraph {
+        Self::start_with(dir, latency_ms, &[])
+    }
+
+    /// With more `offboard sim-graph` arguments (e.g. `--partner-tenant-id`).
+    pub fn start_with(dir: &Path, latency_ms: u64, args: &[&str]) -> SimGraph {
         let mut child = Command::new(env!("CARGO_BIN_EXE_offboard"))
             .current_dir(ROOT)
             .args(["sim-graph", "--port", "0", "--latency-ms"])
             .arg(latency_ms.to_string())
             .arg("--state")
             .arg(dir.join("sim-graph-state.json"))
+            .args(args)
             .env("OFFBOARD_LOG", "error")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
