@@ -20,6 +20,24 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long closing a connection (close, close-ok, I/O thread ending) may take.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Why a connection could not be opened; every variant names the broker's address (never
+/// the URL: it holds the password).
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("the AMQP URL is invalid: {0}")]
+    Url(String),
+    #[error("connecting to {host}: {source}")]
+    Connect { host: String, source: io::Error },
+    #[error("connecting to {host} timed out after {} s", CONNECT_TIMEOUT.as_secs())]
+    ConnectTimeout { host: String },
+    #[error("the AMQP handshake with {host} failed: {source}")]
+    Handshake { host: String, source: lapin::Error },
+    #[error("the AMQP handshake with {host} timed out after {} s", CONNECT_TIMEOUT.as_secs())]
+    HandshakeTimeout { host: String },
+    #[error("starting the AMQP client: {0}")]
+    Client(#[from] lapin::Error),
+}
+
 /// Opens a connection to `url`, shown to the broker as `name`. The TCP connection is made
 /// here (with a timeout, abandoned if `stop` resolves first: then `Ok(None)`) and handed to
 /// lapin, so a broker that is down or unreachable leaves no lapin thread or task behind. The
@@ -29,13 +47,8 @@ pub async fn connect(
     url: &str,
     name: &str,
     stop: Pin<&mut impl Future<Output = ()>>,
-) -> lapin::Result<Option<Connection>> {
-    let uri: AMQPUri = url.parse().map_err(|e: String| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("the AMQP URL is invalid: {e}"),
-        )
-    })?;
+) -> Result<Option<Connection>, LinkError> {
+    let uri: AMQPUri = url.parse().map_err(LinkError::Url)?;
     let host = format!("{}:{}", uri.authority.host, uri.authority.port);
     let runtime = lapin::runtime::default_runtime()?;
     let reach = timeout(CONNECT_TIMEOUT, uri.connect_async(&runtime));
@@ -45,10 +58,8 @@ pub async fn connect(
     };
     let stream = match reached {
         Ok(Ok(stream)) => stream,
-        Ok(Err(e)) => {
-            return Err(io::Error::new(e.kind(), format!("connecting to {host}: {e}")).into());
-        }
-        Err(_) => return Err(timed_out(&format!("connecting to {host}"))),
+        Ok(Err(source)) => return Err(LinkError::Connect { host, source }),
+        Err(_) => return Err(LinkError::ConnectTimeout { host }),
     };
     let slot = Arc::new(Mutex::new(Some(stream)));
     let props = ConnectionProperties::default().with_connection_name(name.into());
@@ -65,17 +76,10 @@ pub async fn connect(
         props,
     );
     match timeout(CONNECT_TIMEOUT, handshake).await {
-        Ok(result) => result.map(Some),
-        Err(_) => Err(timed_out(&format!("the AMQP handshake with {host}"))),
+        Ok(Ok(conn)) => Ok(Some(conn)),
+        Ok(Err(source)) => Err(LinkError::Handshake { host, source }),
+        Err(_) => Err(LinkError::HandshakeTimeout { host }),
     }
-}
-
-fn timed_out(what: &str) -> lapin::Error {
-    io::Error::new(
-        io::ErrorKind::TimedOut,
-        format!("{what} timed out after {} s", CONNECT_TIMEOUT.as_secs()),
-    )
-    .into()
 }
 
 /// Closes `conn` (if it is still open) and waits, at most a few seconds, for its I/O thread

@@ -37,28 +37,24 @@ impl AmqpOutcomes {
         }
     }
 
-    async fn connect(&self) -> lapin::Result<(Connection, Channel)> {
+    async fn connect(&self) -> Result<(Connection, Channel), String> {
         let never = std::future::pending::<()>();
         tokio::pin!(never);
-        let conn = link::connect(&self.url, &self.connection_name, never.as_mut())
-            .await?
-            .ok_or(lapin::ErrorKind::InvalidConnectionState(
-                lapin::ConnectionState::Closed,
-            ))?;
+        let conn = match link::connect(&self.url, &self.connection_name, never.as_mut()).await {
+            Ok(Some(conn)) => conn,
+            Ok(None) => return Err("stopped".into()),
+            Err(e) => return Err(e.to_string()),
+        };
         let declared = tokio::time::timeout(link::CONNECT_TIMEOUT, self.declare(&conn)).await;
         match declared {
             Ok(Ok(ch)) => Ok((conn, ch)),
             Ok(Err(e)) => {
                 link::close(conn, "offboard outcome publisher giving up").await;
-                Err(e)
+                Err(format!("declaring the topology: {e}"))
             }
             Err(_) => {
                 link::close(conn, "offboard outcome publisher giving up").await;
-                Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "declaring the topology timed out",
-                )
-                .into())
+                Err("declaring the topology timed out".into())
             }
         }
     }

@@ -61,7 +61,7 @@ pub async fn run(
         let opened = link::connect(&config.url, &config.connection_name, shutdown.as_mut()).await;
         let why = match opened {
             Ok(None) => return Ok(()),
-            Err(e) => format!("broker unreachable: {}", explain(config, &e)),
+            Err(e) => format!("broker unreachable: {e}"),
             Ok(Some(conn)) => {
                 match tokio::time::timeout(link::CONNECT_TIMEOUT, open(config, &conn)).await {
                     Err(_) => {
