@@ -47,9 +47,10 @@ async fn still_consuming_after(rig: &Rig, good: &str) {
 async fn a_message_with_130_kb_of_headers_is_dead_lettered_once_without_them() {
     let rig = Rig::start("big_headers", |_| {}).await;
     rig.wait_broker(true, WAIT).await;
-    // About 130,900 bytes of headers: the message itself just fits the broker's frame.
+    // About 131,000 bytes of headers: the message itself just fits the broker's frame
+    // (131,072 bytes), a copy with the reason added would not.
     let mut h = FieldTable::default();
-    h.insert("x-trace".into(), text(&"t".repeat(130_800)));
+    h.insert("x-trace".into(), text(&"t".repeat(130_990)));
     h.insert("x-small".into(), text("kept"));
     let body = b"{this is not json".to_vec();
     rig.publish(&body, BasicProperties::default().with_headers(h))
@@ -397,7 +398,8 @@ async fn a_broker_that_never_answers_times_out_and_readiness_says_so() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_with_a_broker_stops_on_sigterm_with_exit_0_and_no_panic() {
+async fn serve_stops_on_sigterm_with_exit_0_and_no_panic_whether_the_broker_is_up_or_not() {
+    // Up: the ingress consumes and the outcome publisher has its connection open.
     let prefix = unique_prefix("stop");
     let broker = Broker::connect(&prefix).await;
     let dir = tempfile::tempdir().unwrap();
@@ -407,7 +409,6 @@ async fn serve_with_a_broker_stops_on_sigterm_with_exit_0_and_no_panic() {
     ];
     let mut svc = Service::start(dir.path(), &env);
     svc.wait_ready(true, WAIT).await;
-    // An event, so the outcome publisher has its connection open too.
     broker
         .publish(&event(
             "stop-1",
@@ -429,4 +430,19 @@ async fn serve_with_a_broker_stops_on_sigterm_with_exit_0_and_no_panic() {
     assert!(!log.contains("panicked"), "{log}");
     assert!(log.contains("Stopped."), "{log}");
     broker.cleanup().await;
+
+    // Down: stopped while the ingress keeps failing to connect.
+    let dir = tempfile::tempdir().unwrap();
+    let env = vec![(
+        "OFFBOARD_AMQP_URL".to_string(),
+        "amqp://guest:guest@127.0.0.1:1/%2f".to_string(),
+    )];
+    let mut svc = Service::start(dir.path(), &env);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    svc.terminate();
+    let status = svc.wait_exit(WAIT);
+    let log = svc.log_text();
+    assert!(status.success(), "{status:?}\n{log}");
+    assert!(!log.contains("panicked"), "{log}");
+    assert!(log.contains("Stopped."), "{log}");
 }
