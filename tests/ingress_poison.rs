@@ -446,3 +446,35 @@ async fn serve_stops_on_sigterm_with_exit_0_and_no_panic_whether_the_broker_is_u
     assert!(!log.contains("panicked"), "{log}");
     assert!(log.contains("Stopped."), "{log}");
 }
+
+#[test]
+fn an_amqps_url_is_refused_at_start_rather_than_used_in_plain_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = serve_common::ROOT;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_offboard"))
+        .current_dir(root)
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("OFFBOARD_DATA_DIR", dir.path())
+        .env("OFFBOARD_WORKFLOWS_DIR", format!("{root}/workflows"))
+        .env(
+            "OFFBOARD_SIM_SCENARIO",
+            format!("{root}/examples/tenant.json"),
+        )
+        .env("OFFBOARD_HTTP_ADDR", "127.0.0.1:0")
+        .env(
+            "OFFBOARD_AMQP_URL",
+            "amqps://svc:hunter2@127.0.0.1:5671/%2f",
+        )
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("OFFBOARD_AMQP_URL") && stderr.contains("amqps://"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(!stderr.contains("admin API listening"), "{stderr}");
+}

@@ -39,6 +39,9 @@ pub struct ServeArgs {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let cfg = Config::load(args.config.as_deref())?;
+    if let Some(url) = &cfg.amqp_url {
+        ingress::check_url(url).context("OFFBOARD_AMQP_URL")?;
+    }
     let workflows_dir = cfg.workflows_dir();
     let workflows = crate::workflow::load_dir(&workflows_dir).map_err(|problems| {
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();

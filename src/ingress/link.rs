@@ -5,7 +5,7 @@
 //! opens a new one, so no connection lives on unowned.
 
 use lapin::tcp::AMQPUriTcpExt;
-use lapin::uri::AMQPUri;
+use lapin::uri::{AMQPScheme, AMQPUri};
 use lapin::{Connection, ConnectionProperties};
 use std::future::Future;
 use std::io;
@@ -26,6 +26,12 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 pub enum LinkError {
     #[error("the AMQP URL is invalid: {0}")]
     Url(String),
+    #[error(
+        "amqps:// (AMQP over TLS) is not supported yet: this build has no TLS provider and \
+         would connect in plain text; use amqp:// (through a TLS tunnel where the network is \
+         not trusted)"
+    )]
+    Tls,
     #[error("connecting to {host}: {source}")]
     Connect { host: String, source: io::Error },
     #[error("connecting to {host} timed out after {} s", CONNECT_TIMEOUT.as_secs())]
@@ -38,6 +44,20 @@ pub enum LinkError {
     Client(#[from] lapin::Error),
 }
 
+/// Checks `url` before anything connects: a URL that does not parse, or a scheme this build
+/// cannot honour, is refused (never downgraded).
+pub fn check_url(url: &str) -> Result<(), LinkError> {
+    parse(url).map(|_| ())
+}
+
+fn parse(url: &str) -> Result<AMQPUri, LinkError> {
+    let uri: AMQPUri = url.parse().map_err(LinkError::Url)?;
+    match uri.scheme {
+        AMQPScheme::AMQP => Ok(uri),
+        AMQPScheme::AMQPS => Err(LinkError::Tls),
+    }
+}
+
 /// Opens a connection to `url`, shown to the broker as `name`. The TCP connection is made
 /// here (with a timeout, abandoned if `stop` resolves first: then `Ok(None)`) and handed to
 /// lapin, so a broker that is down or unreachable leaves no lapin thread or task behind. The
@@ -48,7 +68,7 @@ pub async fn connect(
     name: &str,
     stop: Pin<&mut impl Future<Output = ()>>,
 ) -> Result<Option<Connection>, LinkError> {
-    let uri: AMQPUri = url.parse().map_err(LinkError::Url)?;
+    let uri = parse(url)?;
     let host = format!("{}:{}", uri.authority.host, uri.authority.port);
     let runtime = lapin::runtime::default_runtime()?;
     let reach = timeout(CONNECT_TIMEOUT, uri.connect_async(&runtime));
@@ -99,5 +119,18 @@ pub async fn close(conn: Connection, why: &str) {
         });
     if joiner.is_ok() && timeout(CLOSE_TIMEOUT, rx).await.is_err() {
         warn!("An AMQP connection's I/O thread did not end after closing it.");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amqps_is_refused_rather_than_downgraded() {
+        assert!(check_url("amqp://guest:guest@127.0.0.1:5672/%2f").is_ok());
+        let tls = check_url("amqps://svc:pw@mq.example.com:5671/%2f").unwrap_err();
+        assert!(tls.to_string().contains("amqps://"), "{tls}");
+        assert!(matches!(check_url("http://mq"), Err(LinkError::Url(_))));
     }
 }

@@ -20,6 +20,7 @@ mod topology;
 pub use consumer::IngressConfig;
 pub use dead_copy::{DETAIL_HEADER, DETAIL_MAX, OMITTED_HEADER, REASON_HEADER};
 pub use decode::{BINARY_PREFIX, Rejection, decode};
+pub use link::{LinkError, check_url};
 pub use outcomes::AmqpOutcomes;
 pub use poison::{PoisonCounters, UNDELIVERABLE};
 pub use signed::signed_bytes;
