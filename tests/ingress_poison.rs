@@ -451,7 +451,7 @@ async fn serve_stops_on_sigterm_with_exit_0_and_no_panic_whether_the_broker_is_u
 fn an_amqps_url_is_refused_at_start_rather_than_used_in_plain_text() {
     let dir = tempfile::tempdir().unwrap();
     let root = serve_common::ROOT;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_offboard"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_offboard"))
         .current_dir(root)
         .arg("serve")
         .env_clear()
@@ -467,8 +467,17 @@ fn an_amqps_url_is_refused_at_start_rather_than_used_in_plain_text() {
             "OFFBOARD_AMQP_URL",
             "amqps://svc:hunter2@127.0.0.1:5671/%2f",
         )
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    // A service that started anyway is stopped after a while (and the test fails).
+    let deadline = Instant::now() + WAIT;
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(
