@@ -163,6 +163,17 @@ async fn readiness_follows_the_brokers_consumer_count_and_the_ingress_consumes_a
     rig.stop().await;
 }
 
+/// A broker policy, cleared when dropped (also when the test fails).
+struct Policy(String);
+
+impl Drop for Policy {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("rabbitmqctl")
+            .args(["clear_policy", &self.0])
+            .output();
+    }
+}
+
 /// `rabbitmqctl` with `args`; panics when it fails.
 fn rabbitmqctl(args: &[&str]) {
     let out = std::process::Command::new("rabbitmqctl")
@@ -185,6 +196,7 @@ async fn a_message_that_cannot_be_dead_lettered_is_rejected_after_the_limit_and_
     let policy = format!("{prefix}full");
     let pattern = format!("^{}$", broker.topology.dead_queue.replace('.', "\\."));
     let definition = r#"{"max-length":0,"overflow":"reject-publish"}"#;
+    let _policy = Policy(policy.clone());
     rabbitmqctl(&[
         "set_policy",
         "--apply-to",
@@ -284,7 +296,6 @@ async fn a_message_that_cannot_be_dead_lettered_is_rejected_after_the_limit_and_
     );
     svc.terminate();
     assert!(svc.wait_exit(WAIT).success(), "{}", svc.log_text());
-    rabbitmqctl(&["clear_policy", &policy]);
     broker.cleanup().await;
 }
 
