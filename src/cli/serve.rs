@@ -39,6 +39,9 @@ pub struct ServeArgs {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let cfg = Config::load(args.config.as_deref())?;
+    if let Some(url) = &cfg.amqp_url {
+        ingress::check_url(url).context("OFFBOARD_AMQP_URL")?;
+    }
     let workflows_dir = cfg.workflows_dir();
     let workflows = crate::workflow::load_dir(&workflows_dir).map_err(|problems| {
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
@@ -116,6 +119,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         None => Topology::default(),
     };
     topology.shards = cfg.sharding().map_err(anyhow::Error::msg)?;
+    // Kept to close its connection before the runtime goes (lapin's I/O thread needs it).
+    let mut amqp_outcomes: Option<Arc<AmqpOutcomes>> = None;
     let sink: Arc<dyn OutcomeSink> = match &cfg.amqp_url {
         Some(url) => {
             let mut config = IngressConfig::new(url.clone());
@@ -135,12 +140,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 }
             }));
             info!(broker = %redact_url(url), exchange = %topology.events_exchange, "AMQP ingress enabled.");
-            Arc::new(AmqpOutcomes::new(
+            let outcomes = Arc::new(AmqpOutcomes::new(
                 url,
                 topology,
                 &format!("offboard-outcomes@{}", hostname()),
                 health.clone(),
-            ))
+            ));
+            amqp_outcomes = Some(outcomes.clone());
+            outcomes
         }
         None => {
             let path = data_dir.join("outcomes.jsonl");
@@ -148,7 +155,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             Arc::new(JsonlSink::new(path))
         }
     };
-    let publisher = tokio::spawn({
+    let mut publisher = tokio::spawn({
         let store = store.clone();
         let stop = stop_rx.clone();
         async move { drain_outbox(store, sink.as_ref(), stop).await }
@@ -173,13 +180,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             warn!(signal, "Second signal: abandoning running step attempts; they are repeated on restart.");
         }
     }
-    match tokio::time::timeout(OUTBOX_FLUSH, publisher).await {
+    match tokio::time::timeout(OUTBOX_FLUSH, &mut publisher).await {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(e))) => warn!(error = %e, "The outcome publisher stopped on a store error."),
         Ok(Err(e)) => warn!(error = %e, "The outcome publisher failed."),
         Err(_) => {
+            publisher.abort();
             warn!("Outcomes not yet published stay in the outbox and go out after the restart.")
         }
+    }
+    if let Some(outcomes) = amqp_outcomes {
+        outcomes.close().await;
     }
     store.durable().await?;
     info!("Stopped.");

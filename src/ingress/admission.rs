@@ -2,7 +2,8 @@
 //! in delivery order, counts their processing attempts, admits each batch under one engine
 //! lock (`Engine::admit`), and hands it to a settling task that waits for the group commit and
 //! then acks, dead-letters or requeues each message. Admitting batch k+1 overlaps making batch
-//! k durable; admission itself stays in delivery order.
+//! k durable; admission itself stays in delivery order. Every message's attempts are counted,
+//! poison included, so the attempt limit bounds every path (`Session::poison`).
 
 use super::consumer::Session;
 use super::decode::Rejection;
@@ -18,6 +19,19 @@ pub struct Item {
     /// Its attempt-count key (`delivery_key`).
     pub key: String,
     pub event: CloudEvent,
+    /// Which attempt this is (set when counted).
+    pub attempt: u32,
+}
+
+impl Item {
+    pub fn new(delivery: Delivery, key: String, event: CloudEvent) -> Self {
+        Item {
+            delivery,
+            key,
+            event,
+            attempt: 0,
+        }
+    }
 }
 
 pub enum Job {
@@ -44,11 +58,14 @@ impl Pipeline {
                     Job::Poison(d, key, why) => {
                         let s = session.clone();
                         settling.spawn(async move {
-                            let counted = s.engine.store().count_attempt(&key, false).await;
-                            if counted.is_ok() {
-                                report(s.poison(&d, &key, &why).await);
-                            } else {
-                                report(s.requeue(&d).await);
+                            // Counted like any attempt: a poison message whose dead-lettering
+                            // keeps failing must not come back forever.
+                            match s.engine.store().count_attempt(&key, false).await {
+                                Ok(n) => {
+                                    let last = s.config.max_attempts;
+                                    report(s.poison(&d, &key, &why, n, last).await);
+                                }
+                                Err(_) => report(s.requeue(&d).await),
                             }
                         });
                     }
@@ -99,19 +116,21 @@ async fn count_attempts(session: &Session, items: Vec<Item>) -> Vec<Item> {
     }
     let max = session.config.max_attempts;
     let mut keep = Vec::with_capacity(items.len());
-    for (item, count) in items.into_iter().zip(counts) {
+    for (mut item, count) in items.into_iter().zip(counts) {
         match count {
             Ok(n) if n > max => {
                 let why = Rejection::new(
                     "too-many-attempts",
-                    format!(
-                        "processing the message was attempted {} times without success",
-                        n - 1
-                    ),
+                    format!("processing the message was attempted {max} times without success"),
                 );
-                report(session.poison(&item.delivery, &item.key, &why).await);
+                // One try to dead-letter it; a later delivery is rejected without requeue.
+                let r = session.poison(&item.delivery, &item.key, &why, n, max + 1);
+                report(r.await);
             }
-            Ok(_) => keep.push(item),
+            Ok(n) => {
+                item.attempt = n;
+                keep.push(item);
+            }
             Err(e) => {
                 warn!(error = %e, "Counting an attempt failed; requeueing the message.");
                 report(session.requeue(&item.delivery).await);
@@ -131,22 +150,22 @@ async fn admit(
     if items.is_empty() {
         return None;
     }
-    let (events, rest): (Vec<CloudEvent>, Vec<(Delivery, String)>) = items
+    let (events, rest): (Vec<CloudEvent>, Vec<(Delivery, String, u32)>) = items
         .into_iter()
-        .map(|i| (i.event, (i.delivery, i.key)))
+        .map(|i| (i.event, (i.delivery, i.key, i.attempt)))
         .unzip();
     let admitted = session.engine.admit(events).await;
     let s = session.clone();
     Some(async move {
         match admitted.durable(&s.engine).await {
             Ok(results) => {
-                for ((d, key), result) in rest.iter().zip(results) {
-                    settle(&s, d, key, result).await;
+                for ((d, key, attempt), result) in rest.iter().zip(results) {
+                    settle(&s, d, key, *attempt, result).await;
                 }
             }
             Err(e) => {
                 warn!(error = %e, "Making admitted events durable failed; requeueing them.");
-                for (d, _) in &rest {
+                for (d, _, _) in &rest {
                     report(s.requeue(d).await);
                 }
             }
@@ -157,7 +176,7 @@ async fn admit(
 async fn control(session: &Session, item: Item) {
     for item in count_attempts(session, vec![item]).await {
         let result = session.engine.submit(item.event).await;
-        settle(session, &item.delivery, &item.key, result).await;
+        settle(session, &item.delivery, &item.key, item.attempt, result).await;
     }
 }
 
@@ -165,6 +184,7 @@ async fn settle(
     s: &Session,
     d: &Delivery,
     key: &str,
+    attempt: u32,
     result: crate::engine::EngineResult<crate::engine::Submission>,
 ) {
     let r = match result {
@@ -174,8 +194,8 @@ async fn settle(
             s.ack(d, key).await
         }
         Err(e) if e.is_client_error() => {
-            s.poison(d, key, &Rejection::new("rejected-by-engine", e.to_string()))
-                .await
+            let why = Rejection::new("rejected-by-engine", e.to_string());
+            s.poison(d, key, &why, attempt, s.config.max_attempts).await
         }
         Err(e) => {
             warn!(error = %e, "Submitting an event failed; requeueing the message.");

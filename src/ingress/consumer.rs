@@ -1,18 +1,19 @@
 //! One consuming session on one channel: verify + decode → admission (`admission.rs`) → ack
 //! once the run or dedup record is durable. Store trouble → nack with requeue; input the engine
-//! refuses or a message that keeps failing → dead-letter, then ack.
+//! refuses or a message that keeps failing → dead-letter, then ack; a message that cannot be
+//! dead-lettered within the attempt limit → reject without requeue. The session ends when its
+//! consumer, channel or connection fails, or when the broker shows no consumer (`probe.rs`).
 
 use super::admission::{Item, Job, Pipeline};
 use super::decode::{BINARY_PREFIX, Rejection, decode};
 use super::merged::Merged;
-use super::poison::{PoisonCounters, dead_letter};
+use super::poison::{PoisonCounters, dead_letter, reject_undeliverable};
+use super::probe::{CHECK_EVERY, Probe};
 use super::shard_key::check_shard_key;
 use super::signed;
-use super::supervisor::COMPONENT;
 use super::topology::Topology;
 use crate::engine::Engine;
 use crate::event::CloudEvent;
-use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::signature::EventKey;
 use futures_lite::StreamExt;
@@ -24,8 +25,7 @@ use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
-use tracing::{info, warn};
+use tracing::warn;
 
 /// What the ingress needs besides the engine.
 #[derive(Debug, Clone)]
@@ -38,7 +38,9 @@ pub struct IngressConfig {
     /// Bodies larger than this are dead-lettered as `oversized`.
     pub max_body: usize,
     /// Processing attempts of one message (counted in the store) after which it is
-    /// dead-lettered as `too-many-attempts` instead of being tried again.
+    /// dead-lettered as `too-many-attempts` instead of being tried again. Dead-lettering is
+    /// bounded the same way: a message that could not be dead-lettered by then is rejected
+    /// without requeue (`undeliverable`).
     pub max_attempts: u32,
     /// The connection's name as the broker shows it (management UI, `rabbitmqctl`).
     pub connection_name: String,
@@ -63,13 +65,10 @@ impl IngressConfig {
     }
 }
 
-/// How often the session looks at the connection's state (readiness during a recovery).
-const LINK_CHECK: Duration = Duration::from_millis(250);
-
 /// How a consuming session ended.
 pub enum Ended {
     Shutdown,
-    /// The channel or connection failed and auto-recovery could not bring it back.
+    /// The consumer, channel or connection failed, or the broker shows no consumer: why.
     Lost(String),
 }
 
@@ -83,17 +82,20 @@ pub struct Session {
     pub config: Arc<IngressConfig>,
     pub counters: Arc<PoisonCounters>,
     pub channel: Channel,
-    pub health: Health,
-    /// The connection's state, watched for readiness while lapin recovers it.
+    /// The connection's state: a session on a closed connection ends.
     pub link: ConnectionStatus,
+    /// The connection's negotiated frame size (dead-letter copies stay well within it).
+    pub frame_max: u32,
 }
 
 impl Session {
-    /// Consumes until shutdown or until the connection is lost for good; then waits for the
+    /// Consumes until shutdown or until the session is lost (its consumer ended, its channel
+    /// or connection failed, or `probe` finds no consumer on a queue); then waits for the
     /// messages in hand to be settled (or, on a dead channel, left to redelivery).
     pub async fn run(
         &self,
         mut consumer: Merged,
+        probe: &Probe,
         mut shutdown: Pin<&mut impl Future<Output = ()>>,
     ) -> Ended {
         let (jobs, pipeline) = Pipeline::start(self.clone());
@@ -101,17 +103,19 @@ impl Session {
         // Messages decoded but not yet handed over. The pipeline takes one batch while it
         // admits the previous one; meanwhile this grows, so batches grow with the load.
         let mut pending: Vec<Item> = Vec::new();
-        let mut watch = tokio::time::interval(LINK_CHECK);
-        let mut was_connected = true;
+        let start = tokio::time::Instant::now() + CHECK_EVERY;
+        let mut check = tokio::time::interval_at(start, CHECK_EVERY);
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let ended = loop {
             let next = tokio::select! {
                 biased;
                 () = &mut shutdown => break Ended::Shutdown,
-                _ = watch.tick() => {
-                    let connected = self.link.connected();
-                    if connected != was_connected {
-                        self.report_link(connected);
-                        was_connected = connected;
+                _ = check.tick() => {
+                    if !self.link.connected() {
+                        break Ended::Lost("the connection to the broker was closed".into());
+                    }
+                    if let Err(why) = probe.check().await {
+                        break Ended::Lost(why);
                     }
                     continue;
                 }
@@ -124,21 +128,13 @@ impl Session {
                 }
             };
             match next {
-                None => break Ended::Lost("the consumer was cancelled".into()),
-                Some(Err(e)) => {
-                    // lapin's auto-recovery reconnects; meanwhile the broker is unreachable.
-                    self.health.set(
-                        COMPONENT,
-                        false,
-                        format!("connection lost, recovering: {e}"),
+                None => {
+                    break Ended::Lost(
+                        "the broker cancelled our consumer (queue deleted or consumer closed)"
+                            .into(),
                     );
-                    warn!(error = %e, "AMQP connection lost; lapin is recovering it.");
-                    if let Err(e) = self.channel.wait_for_recovery(e).await {
-                        break Ended::Lost(e.to_string());
-                    }
-                    self.health.set(COMPONENT, true, self.consuming());
-                    info!("AMQP connection recovered.");
                 }
+                Some(Err(e)) => break Ended::Lost(format!("consuming failed: {e}")),
                 Some(Ok(delivery)) => {
                     let key = delivery_key(&delivery);
                     match self.decode(&delivery) {
@@ -151,19 +147,11 @@ impl Session {
                                 let batch = Job::Batch(std::mem::take(&mut pending));
                                 let _ = jobs.send(batch).await;
                             }
-                            let item = Item {
-                                delivery,
-                                key,
-                                event,
-                            };
+                            let item = Item::new(delivery, key, event);
                             let _ = jobs.send(Job::Control(item)).await;
                         }
                         Ok(event) => {
-                            pending.push(Item {
-                                delivery,
-                                key,
-                                event,
-                            });
+                            pending.push(Item::new(delivery, key, event));
                             if pending.len() >= max_batch {
                                 let batch = Job::Batch(std::mem::take(&mut pending));
                                 let _ = jobs.send(batch).await;
@@ -181,18 +169,6 @@ impl Session {
         ended
     }
 
-    /// Readiness and the log follow the connection while lapin's auto-recovery works on it.
-    fn report_link(&self, connected: bool) {
-        if connected {
-            self.health.set(COMPONENT, true, self.consuming());
-            info!("AMQP connection recovered.");
-        } else {
-            self.health
-                .set(COMPONENT, false, "connection lost; reconnecting");
-            warn!("AMQP connection lost; reconnecting.");
-        }
-    }
-
     fn decode(&self, d: &Delivery) -> Result<CloudEvent, Rejection> {
         let headers = d.properties.headers().as_ref();
         if d.data.len() <= self.config.max_body {
@@ -205,32 +181,48 @@ impl Session {
         Ok(event)
     }
 
-    /// The readiness detail while consuming.
-    fn consuming(&self) -> String {
-        format!(
-            "consuming {}",
-            self.config.topology.consumed_queues().join(", ")
-        )
-    }
-
+    /// Dead-letters a message that can never become a run, on its `attempt`-th try; `last`
+    /// is the last try allowed. A message whose earlier tries did not settle it (the channel
+    /// died under the publish, say) or that the dead-letter exchange refuses on the last try
+    /// is rejected without requeue, so no message can come back forever.
     pub(super) async fn poison(
         &self,
         d: &Delivery,
         key: &str,
         why: &Rejection,
+        attempt: u32,
+        last: u32,
     ) -> lapin::Result<()> {
+        if attempt > last {
+            return self.undeliverable(d, key, why, attempt).await;
+        }
         let topology = &self.config.topology;
-        if dead_letter(&self.channel, topology, d, why, &self.counters).await? {
+        let counters = &self.counters;
+        if dead_letter(&self.channel, topology, d, why, self.frame_max, counters).await? {
             d.acker.ack(BasicAckOptions::default()).await?;
             let _ = self.engine.store().forget_delivery(key);
             Ok(())
+        } else if attempt >= last {
+            self.undeliverable(d, key, why, attempt).await
         } else {
             warn!(
                 reason = why.code,
-                "The dead-letter exchange refused a message; requeueing it."
+                attempt, "The dead-letter exchange refused a message; requeueing it."
             );
             self.requeue(d).await
         }
+    }
+
+    async fn undeliverable(
+        &self,
+        d: &Delivery,
+        key: &str,
+        why: &Rejection,
+        attempts: u32,
+    ) -> lapin::Result<()> {
+        reject_undeliverable(d, why, attempts, &self.counters).await?;
+        let _ = self.engine.store().forget_delivery(key);
+        Ok(())
     }
 
     pub(super) async fn ack(&self, d: &Delivery, key: &str) -> lapin::Result<()> {
@@ -251,8 +243,21 @@ impl Session {
 }
 
 /// Which message an attempt count belongs to: the AMQP message id, else the binary-mode
-/// event id, else a hash of the body (a structured event's id is in its body).
+/// event id, else a hash of the body (a structured event's id is in its body). A key longer
+/// than [`KEY_MAX`] bytes (an id header can be as big as the frame) is stored as its hash.
 fn delivery_key(d: &Delivery) -> String {
+    let key = raw_delivery_key(d);
+    if key.len() > KEY_MAX {
+        format!("k:{}", hex::encode(Sha256::digest(key.as_bytes())))
+    } else {
+        key
+    }
+}
+
+/// The longest attempt-count key stored as is.
+const KEY_MAX: usize = 200;
+
+fn raw_delivery_key(d: &Delivery) -> String {
     if let Some(id) = d.properties.message_id() {
         return format!("m:{}", id.as_str());
     }

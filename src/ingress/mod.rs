@@ -4,19 +4,25 @@
 
 mod admission;
 mod consumer;
+mod dead_copy;
 mod decode;
+mod link;
 mod merged;
+mod outage;
 mod outcomes;
 mod poison;
+mod probe;
 mod shard_key;
 mod signed;
 mod supervisor;
 mod topology;
 
 pub use consumer::IngressConfig;
+pub use dead_copy::{DETAIL_HEADER, DETAIL_MAX, OMITTED_HEADER, REASON_HEADER};
 pub use decode::{BINARY_PREFIX, Rejection, decode};
+pub use link::{LinkError, check_url};
 pub use outcomes::AmqpOutcomes;
-pub use poison::{PoisonCounters, REASON_HEADER};
+pub use poison::{PoisonCounters, UNDELIVERABLE};
 pub use signed::signed_bytes;
 pub use supervisor::{IngressError, run};
 pub use topology::Topology;

@@ -2,22 +2,21 @@
 //! to [`AmqpOutcomes`], which publishes each outcome to the outcomes exchange — persistent,
 //! routing key = outcome type, `message_id` = the outcome's stable id — and returns only when
 //! the broker confirmed every one. A failure drops the connection; the next batch reconnects,
-//! and the drain retries the same outcomes (at least once; consumers dedup by id).
+//! and the drain retries the same outcomes (at least once; consumers dedup by id). `close`
+//! ends the connection (and its I/O thread) before the service's runtime goes away.
 
+use super::link;
 use super::topology::Topology;
 use crate::engine::{Outcome, OutcomeSink};
 use crate::health::Health;
 use async_trait::async_trait;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::ShortString;
-use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
-use std::time::Duration;
+use lapin::{BasicProperties, Channel, Confirmation, Connection};
 use tokio::sync::Mutex;
 
 /// The readiness component the publisher reports.
 pub const COMPONENT: &str = "outcomes";
-
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct AmqpOutcomes {
     url: String,
@@ -38,14 +37,42 @@ impl AmqpOutcomes {
         }
     }
 
-    async fn connect(&self) -> lapin::Result<(Connection, Channel)> {
-        let props = ConnectionProperties::default()
-            .with_connection_name(self.connection_name.as_str().into());
-        let conn = Connection::connect(&self.url, props).await?;
+    async fn connect(&self) -> Result<(Connection, Channel), String> {
+        let never = std::future::pending::<()>();
+        tokio::pin!(never);
+        let conn = match link::connect(&self.url, &self.connection_name, never.as_mut()).await {
+            Ok(Some(conn)) => conn,
+            Ok(None) => return Err("stopped".into()),
+            Err(e) => return Err(e.to_string()),
+        };
+        let declared = tokio::time::timeout(link::CONNECT_TIMEOUT, self.declare(&conn)).await;
+        match declared {
+            Ok(Ok(ch)) => Ok((conn, ch)),
+            Ok(Err(e)) => {
+                link::close(conn, "offboard outcome publisher giving up").await;
+                Err(format!("declaring the topology: {e}"))
+            }
+            Err(_) => {
+                link::close(conn, "offboard outcome publisher giving up").await;
+                Err("declaring the topology timed out".into())
+            }
+        }
+    }
+
+    async fn declare(&self, conn: &Connection) -> lapin::Result<Channel> {
         let ch = conn.create_channel().await?;
         self.topology.declare(&ch).await?;
         ch.confirm_select(ConfirmSelectOptions::default()).await?;
-        Ok((conn, ch))
+        Ok(ch)
+    }
+
+    /// Closes the connection, if any, and waits for its I/O thread to end (at most a few
+    /// seconds). Called when the service stops, after the last publish.
+    pub async fn close(&self) {
+        if let Some((conn, ch)) = self.link.lock().await.take() {
+            drop(ch);
+            link::close(conn, "offboard outcome publisher stopping").await;
+        }
     }
 
     async fn publish_on(&self, ch: &Channel, outcomes: &[Outcome]) -> Result<(), String> {
@@ -91,10 +118,9 @@ impl OutcomeSink for AmqpOutcomes {
     async fn publish(&self, outcomes: &[Outcome]) -> Result<(), String> {
         let mut link = self.link.lock().await;
         if link.is_none() {
-            match tokio::time::timeout(CONNECT_TIMEOUT, self.connect()).await {
-                Ok(Ok(l)) => *link = Some(l),
-                Ok(Err(e)) => return Err(self.down(format!("broker unreachable: {e}"))),
-                Err(_) => return Err(self.down("connecting to the broker timed out".into())),
+            match self.connect().await {
+                Ok(l) => *link = Some(l),
+                Err(e) => return Err(self.down(format!("broker unreachable: {e}"))),
             }
         }
         let Some((_, ch)) = link.as_ref() else {
@@ -110,10 +136,9 @@ impl OutcomeSink for AmqpOutcomes {
                 Ok(())
             }
             Err(e) => {
-                if let Some((conn, _)) = link.take() {
-                    let _ = conn
-                        .close(200, "offboard outcome publisher reconnecting".into())
-                        .await;
+                if let Some((conn, ch)) = link.take() {
+                    drop(ch);
+                    link::close(conn, "offboard outcome publisher reconnecting").await;
                 }
                 Err(self.down(format!("publishing outcomes failed: {e}")))
             }

@@ -1,19 +1,16 @@
-//! Poison messages: published to the dead-letter exchange with the original headers and body
-//! plus the reason (`x-offboard-reason`, and `x-offboard-detail` for a person), with a
-//! publisher confirm, before the original is acked. Counted for the metrics endpoint.
+//! Poison messages: published to the dead-letter exchange with the body unchanged and the
+//! properties of `dead_copy.rs` (the reason, a bounded detail, the original headers that fit),
+//! with a publisher confirm, before the original is acked. A message that cannot be
+//! dead-lettered within the attempt limit is rejected without requeue (`undeliverable`; the
+//! queue's own dead-letter exchange takes it). Counted for the metrics endpoint.
 
+use super::dead_copy::{DETAIL_MAX, bounded, dead_copy};
 use super::decode::Rejection;
 use super::topology::Topology;
 use lapin::message::Delivery;
-use lapin::options::BasicPublishOptions;
-use lapin::types::{AMQPValue, LongString};
+use lapin::options::{BasicPublishOptions, BasicRejectOptions};
 use lapin::{Channel, Confirmation};
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Header carrying the machine-readable reason a message was dead-lettered.
-pub const REASON_HEADER: &str = "x-offboard-reason";
-/// Header carrying the human-readable explanation.
-pub const DETAIL_HEADER: &str = "x-offboard-detail";
 
 /// Dead-lettered messages by reason, readable by the metrics endpoint.
 #[derive(Debug, Default)]
@@ -29,6 +26,9 @@ pub struct PoisonCounters {
     pub unsigned: AtomicU64,
     pub bad_signature: AtomicU64,
     pub bad_shard_key: AtomicU64,
+    /// Messages that could not be dead-lettered within the attempt limit and were rejected
+    /// without requeue (the broker dead-letters them without offboard's headers).
+    pub undeliverable: AtomicU64,
 }
 
 impl PoisonCounters {
@@ -44,6 +44,7 @@ impl PoisonCounters {
             "unsigned" => &self.unsigned,
             "bad-signature" => &self.bad_signature,
             "bad-shard-key" => &self.bad_shard_key,
+            UNDELIVERABLE => &self.undeliverable,
             _ => &self.rejected_by_engine,
         };
         c.fetch_add(1, Ordering::Relaxed);
@@ -63,6 +64,7 @@ impl PoisonCounters {
             &self.unsigned,
             &self.bad_signature,
             &self.bad_shard_key,
+            &self.undeliverable,
         ]
         .iter()
         .map(|c| c.load(Ordering::Relaxed))
@@ -85,6 +87,7 @@ impl crate::metrics::ReasonCounts for PoisonCounters {
             ("unsigned", &self.unsigned),
             ("bad-signature", &self.bad_signature),
             ("bad-shard-key", &self.bad_shard_key),
+            (UNDELIVERABLE, &self.undeliverable),
         ]
         .into_iter()
         .map(|(reason, c)| (reason, c.load(Ordering::Relaxed)))
@@ -92,37 +95,30 @@ impl crate::metrics::ReasonCounts for PoisonCounters {
     }
 }
 
+/// The reason code of a message rejected without requeue because it could not be
+/// dead-lettered.
+pub const UNDELIVERABLE: &str = "undeliverable";
+
 /// Publishes `delivery` to the dead-letter exchange with the reason and waits for the
 /// broker's confirm. Returns whether the broker took it; the caller acks the original only
-/// then.
+/// then. `frame_max` is the connection's negotiated frame size: the copy's properties stay
+/// well within it, so publishing the copy can never make the broker close the connection.
 pub async fn dead_letter(
     ch: &Channel,
     topology: &Topology,
     delivery: &Delivery,
     why: &Rejection,
+    frame_max: u32,
     counters: &PoisonCounters,
 ) -> lapin::Result<bool> {
-    let mut headers = delivery.properties.headers().clone().unwrap_or_default();
-    headers.insert(
-        REASON_HEADER.into(),
-        AMQPValue::LongString(LongString::from(why.code)),
-    );
-    headers.insert(
-        DETAIL_HEADER.into(),
-        AMQPValue::LongString(LongString::from(why.message.as_str())),
-    );
-    let props = delivery
-        .properties
-        .clone()
-        .with_headers(headers)
-        .with_delivery_mode(2);
+    let copy = dead_copy(&delivery.properties, why.code, &why.message, frame_max);
     let confirm = ch
         .basic_publish(
             topology.dead_exchange.as_str().into(),
             delivery.routing_key.clone(),
             BasicPublishOptions::default(),
             &delivery.data,
-            props,
+            copy.properties,
         )
         .await?
         .await?;
@@ -132,9 +128,35 @@ pub async fn dead_letter(
         tracing::warn!(
             reason = why.code,
             routing_key = %delivery.routing_key,
-            detail = %why.message,
+            detail = %bounded(&why.message, DETAIL_MAX),
+            headers_omitted = copy.omitted.len(),
+            headers_omitted_bytes = copy.omitted_bytes,
             "Message dead-lettered."
         );
     }
     Ok(taken)
+}
+
+/// Rejects `delivery` without requeue: it could not be dead-lettered within `attempts`. The
+/// queue's `x-dead-letter-exchange` routes it broker-side (without offboard's headers).
+pub async fn reject_undeliverable(
+    delivery: &Delivery,
+    why: &Rejection,
+    attempts: u32,
+    counters: &PoisonCounters,
+) -> lapin::Result<()> {
+    delivery
+        .acker
+        .reject(BasicRejectOptions { requeue: false })
+        .await?;
+    counters.count(UNDELIVERABLE);
+    tracing::error!(
+        reason = why.code,
+        attempts,
+        routing_key = %delivery.routing_key,
+        detail = %bounded(&why.message, DETAIL_MAX),
+        "A message could not be dead-lettered; rejected without requeue, so the queue's \
+         dead-letter exchange takes it without the reason header."
+    );
+    Ok(())
 }
