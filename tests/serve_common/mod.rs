@@ -100,6 +100,11 @@ impl Service {
         }
     }
 
+    /// The service's process id (its `/proc` figures).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
