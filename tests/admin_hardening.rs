@@ -5,6 +5,7 @@
 //! generous bounds on a hang, never measures of speed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
 mod serve_common;
 
 use serde_json::{Value, json};
@@ -391,4 +392,68 @@ async fn a_forged_log_line_cannot_start_a_line_of_its_own() {
             assert!(log.contains("e-huge-xxxx"), "{log}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_finishes_the_request_in_flight_and_closes_idle_connections() {
+    use common::{TestEnv, example_tenant, repo_workflows};
+    use offboard::api::admin::{AdminState, HttpLimits, serve_with};
+    let env = TestEnv::start(repo_workflows(), example_tenant()).await;
+    let state = AdminState {
+        engine: env.engine.clone(),
+        health: offboard::health::Health::new(),
+        event_key: None,
+        admin_token: None,
+        metrics: offboard::metrics::Metrics::new(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve_with(
+        listener,
+        state,
+        HttpLimits::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    // A request in flight: headers and half its body.
+    let mut in_flight = TcpStream::connect(&target).await.unwrap();
+    let body = serde_json::to_vec(&waiting_leaver("e-in-flight")).unwrap();
+    let head = format!(
+        "POST /api/v1/events HTTP/1.1\r\nHost: {target}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    in_flight.write_all(head.as_bytes()).await.unwrap();
+    let (first, rest) = body.split_at(body.len() / 2);
+    in_flight.write_all(first).await.unwrap();
+    // A keep-alive connection between requests.
+    let mut idle = TcpStream::connect(&target).await.unwrap();
+    idle.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut answer = [0u8; 1024];
+    let n = idle.read(&mut answer).await.unwrap();
+    assert!(answer[..n].starts_with(b"HTTP/1.1 200"));
+
+    stop.send(()).unwrap();
+    // Once nothing new is accepted, the rest of the body still gets its answer.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(&target).await.is_ok() {
+        assert!(Instant::now() < deadline, "the listener stayed open");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let idle = closed_by_server(idle, Duration::from_secs(30)).await;
+    assert!(idle.is_empty(), "{}", String::from_utf8_lossy(&idle));
+    in_flight.write_all(rest).await.unwrap();
+    let answer = closed_by_server(in_flight, Duration::from_secs(30)).await;
+    let (status, body) = parse(&answer);
+    assert_eq!(status, 202, "{body}");
+    tokio::time::timeout(Duration::from_secs(30), server)
+        .await
+        .expect("serve_with did not return after its requests ended")
+        .unwrap()
+        .unwrap();
+    assert_eq!(env.engine.list_runs(None, None, None).unwrap().len(), 1);
+    env.stop().await;
 }
