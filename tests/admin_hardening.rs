@@ -394,6 +394,33 @@ async fn a_forged_log_line_cannot_start_a_line_of_its_own() {
     }
 }
 
+/// A POST of `event` that the server is answering: it asked for the body (`100 Continue`,
+/// sent once the handler reads it) and has half of it. The connection and the other half.
+async fn request_in_progress(target: &str, event: &Value) -> (TcpStream, Vec<u8>) {
+    let mut stream = TcpStream::connect(target).await.unwrap();
+    let body = serde_json::to_vec(event).unwrap();
+    let head = format!(
+        "POST /api/v1/events HTTP/1.1\r\nHost: {target}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut interim = Vec::new();
+    while !interim.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        let n = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut byte))
+            .await
+            .expect("no 100 Continue")
+            .unwrap();
+        assert_eq!(n, 1, "closed before 100 Continue");
+        interim.push(byte[0]);
+    }
+    let interim = String::from_utf8_lossy(&interim);
+    assert!(interim.starts_with("HTTP/1.1 100"), "{interim}");
+    let (first, rest) = body.split_at(body.len() / 2);
+    stream.write_all(first).await.unwrap();
+    (stream, rest.to_vec())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopping_finishes_the_request_in_flight_and_closes_idle_connections() {
     use common::{TestEnv, example_tenant, repo_workflows};
@@ -417,16 +444,8 @@ async fn stopping_finishes_the_request_in_flight_and_closes_idle_connections() {
             let _ = stopped.await;
         },
     ));
-    // A request in flight: headers and half its body.
-    let mut in_flight = TcpStream::connect(&target).await.unwrap();
-    let body = serde_json::to_vec(&waiting_leaver("e-in-flight")).unwrap();
-    let head = format!(
-        "POST /api/v1/events HTTP/1.1\r\nHost: {target}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    in_flight.write_all(head.as_bytes()).await.unwrap();
-    let (first, rest) = body.split_at(body.len() / 2);
-    in_flight.write_all(first).await.unwrap();
+    // A request in flight: inside the handler, half its body received.
+    let (mut in_flight, rest) = request_in_progress(&target, &waiting_leaver("e-in-flight")).await;
     // A keep-alive connection between requests.
     let mut idle = TcpStream::connect(&target).await.unwrap();
     idle.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
@@ -445,7 +464,7 @@ async fn stopping_finishes_the_request_in_flight_and_closes_idle_connections() {
     }
     let idle = closed_by_server(idle, Duration::from_secs(30)).await;
     assert!(idle.is_empty(), "{}", String::from_utf8_lossy(&idle));
-    in_flight.write_all(rest).await.unwrap();
+    in_flight.write_all(&rest).await.unwrap();
     let answer = closed_by_server(in_flight, Duration::from_secs(30)).await;
     let (status, body) = parse(&answer);
     assert_eq!(status, 202, "{body}");
@@ -455,5 +474,69 @@ async fn stopping_finishes_the_request_in_flight_and_closes_idle_connections() {
         .unwrap()
         .unwrap();
     assert_eq!(env.engine.list_runs(None, None, None).unwrap().len(), 1);
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_connection_limit_idle_connections_make_room_and_requests_in_progress_never_do() {
+    use common::{TestEnv, example_tenant, repo_workflows};
+    use offboard::api::admin::{AdminState, HttpLimits, serve_with};
+    let env = TestEnv::start(repo_workflows(), example_tenant()).await;
+    let state = AdminState {
+        engine: env.engine.clone(),
+        health: offboard::health::Health::new(),
+        event_key: None,
+        admin_token: None,
+        metrics: offboard::metrics::Metrics::new(),
+    };
+    // Timeouts far beyond the test: only making room can free a connection.
+    let limits = HttpLimits {
+        header_read: Duration::from_secs(3600),
+        body_read: Duration::from_secs(3600),
+        max_connections: 2,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve_with(listener, state, limits, async move {
+        let _ = stopped.await;
+    }));
+    let within = Duration::from_secs(30);
+    // A request in progress: inside the handler, half its body received.
+    let (mut busy, rest) = request_in_progress(&target, &waiting_leaver("e-busy")).await;
+    let mut half_sent = Vec::new();
+    for _ in 0..20 {
+        let mut s = TcpStream::connect(&target).await.unwrap();
+        s.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {target}\r\n").as_bytes())
+            .await
+            .unwrap();
+        half_sent.push(s);
+    }
+    let (status, _) = raw(&target, &get(&target, "/healthz", ""), within).await;
+    assert_eq!(status, 200);
+    // The request in progress kept its connection and finishes.
+    busy.write_all(&rest).await.unwrap();
+    let answer = closed_by_server(busy, within).await;
+    let (status, body) = parse(&answer);
+    assert_eq!(status, 202, "{body}");
+    // Most of the half-sent ones were closed to make room (all but the newest).
+    let mut closed = 0;
+    for mut s in half_sent {
+        let mut buf = [0u8; 64];
+        if let Ok(Ok(0)) = tokio::time::timeout(Duration::from_millis(100), s.read(&mut buf)).await
+        {
+            closed += 1;
+        }
+    }
+    assert!(
+        closed >= 18,
+        "only {closed} of 20 half-sent connections were closed"
+    );
+    stop.send(()).unwrap();
+    tokio::time::timeout(within, server)
+        .await
+        .expect("serve_with did not return")
+        .unwrap()
+        .unwrap();
     env.stop().await;
 }
