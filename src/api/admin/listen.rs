@@ -66,7 +66,10 @@ pub async fn run(
     limits: HttpLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+    // Waiting for every slot at the end takes a u32 count.
+    let max = limits
+        .max_connections
+        .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
     let open = Arc::new(Connections::new(max));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut http = http1::Builder::new();
@@ -124,7 +127,10 @@ pub async fn run(
     drop(listener);
     let _ = stop_tx.send(true);
     // Every connection holds a slot until it ends: all slots back = all connections done.
-    let _ = open.slots.acquire_many(max as u32).await;
+    let _ = open
+        .slots
+        .acquire_many(u32::try_from(max).unwrap_or(u32::MAX))
+        .await;
     Ok(())
 }
 
