@@ -10,6 +10,9 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     pub workflows_dir: Option<PathBuf>,
     pub http_addr: Option<String>,
+    /// Connections the admin API keeps open at once (default 512; README "Admin HTTP API").
+    pub http_max_connections: Option<usize>,
+    /// At least [`MIN_ADMIN_TOKEN_CHARS`] printable ASCII characters; checked at load.
     pub admin_token: Option<String>,
     pub amqp_url: Option<String>,
     /// Put in front of every exchange and queue name of the AMQP topology (several
@@ -65,6 +68,7 @@ pub const KEYS: &[&str] = &[
     "data_dir",
     "workflows_dir",
     "http_addr",
+    "http_max_connections",
     "admin_token",
     "amqp_url",
     "amqp_prefix",
@@ -104,6 +108,7 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("workflows_dir", &self.workflows_dir)
             .field("http_addr", &self.http_addr)
+            .field("http_max_connections", &self.http_max_connections)
             .field("admin_token", &hidden(&self.admin_token))
             .field("amqp_url", &self.amqp_url.as_deref().map(redact_url))
             .field("amqp_prefix", &self.amqp_prefix)
@@ -156,6 +161,7 @@ pub const ENV_VARS: &[&str] = &[
     "OFFBOARD_DATA_DIR",
     "OFFBOARD_WORKFLOWS_DIR",
     "OFFBOARD_HTTP_ADDR",
+    "OFFBOARD_HTTP_MAX_CONNECTIONS",
     "OFFBOARD_ADMIN_TOKEN",
     "OFFBOARD_AMQP_URL",
     "OFFBOARD_AMQP_PREFIX",
@@ -187,12 +193,23 @@ pub const ENV_VARS: &[&str] = &[
     "OFFBOARD_SEATS_BUFFER",
 ];
 
+/// The shortest admin token accepted (README "Admin HTTP API").
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
+/// The admin API's connection limit unless `http_max_connections` says otherwise.
+pub const DEFAULT_HTTP_MAX_CONNECTIONS: usize = 512;
+/// The largest `http_max_connections` accepted.
+pub const MAX_HTTP_MAX_CONNECTIONS: usize = 65_536;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{path}: {message}")]
     File { path: String, message: String },
     #[error("environment variable {var}: {message}")]
     Env { var: String, message: String },
+    /// A value from the configuration file (as opposed to the environment) refused by
+    /// [`Config::apply_env`]'s checks; [`Config::load`] names the file.
+    #[error("`{key}` in the configuration file: {message}")]
+    Key { key: &'static str, message: String },
 }
 
 impl Config {
@@ -216,7 +233,14 @@ impl Config {
                 });
             }
         };
-        cfg.apply_env(|k| std::env::var(k).ok())?;
+        cfg.apply_env(|k| std::env::var(k).ok())
+            .map_err(|e| match e {
+                ConfigError::Key { key, message } => ConfigError::File {
+                    path: path.display().to_string(),
+                    message: format!("{key}: {message}"),
+                },
+                other => other,
+            })?;
         Ok(cfg)
     }
 
@@ -244,6 +268,38 @@ impl Config {
             event_key => "OFFBOARD_EVENT_KEY", quarantine_window => "OFFBOARD_QUARANTINE_WINDOW",
             shard => "OFFBOARD_SHARD",
         );
+        if let Some(token) = &self.admin_token {
+            check_admin_token(token).map_err(|message| {
+                if get("OFFBOARD_ADMIN_TOKEN").is_some_and(|v| !v.is_empty()) {
+                    ConfigError::Env {
+                        var: "OFFBOARD_ADMIN_TOKEN".into(),
+                        message,
+                    }
+                } else {
+                    ConfigError::Key {
+                        key: "admin_token",
+                        message,
+                    }
+                }
+            })?;
+        }
+        if let Some(v) = get("OFFBOARD_HTTP_MAX_CONNECTIONS").filter(|v| !v.is_empty()) {
+            self.http_max_connections = Some(parse_env(
+                "OFFBOARD_HTTP_MAX_CONNECTIONS",
+                &v,
+                "a whole number of connections",
+            )?);
+        }
+        if let Some(n) = self.http_max_connections
+            && !(1..=MAX_HTTP_MAX_CONNECTIONS).contains(&n)
+        {
+            return Err(ConfigError::Env {
+                var: "OFFBOARD_HTTP_MAX_CONNECTIONS".into(),
+                message: format!(
+                    "{n} is not between 1 and {MAX_HTTP_MAX_CONNECTIONS} (default {DEFAULT_HTTP_MAX_CONNECTIONS})"
+                ),
+            });
+        }
         if let Some(v) = get("OFFBOARD_SHARDS").filter(|v| !v.is_empty()) {
             self.shards = Some(parse_env(
                 "OFFBOARD_SHARDS",
@@ -456,6 +512,24 @@ impl Config {
         crate::shard::Shards::parse(self.shards, self.shard.as_deref())
     }
 
+    /// See `http_max_connections` (checked when the configuration is loaded).
+    pub fn http_max_connections(&self) -> usize {
+        self.http_max_connections
+            .unwrap_or(DEFAULT_HTTP_MAX_CONNECTIONS)
+    }
+
+    /// The open files `offboard serve` may need at once: one per admin API connection, up to
+    /// four per executing run (its connections to the tenant's services, which the HTTP
+    /// client keeps pooled per host, and a backup file being written), and 256 for the
+    /// store's files, the broker's connections, the listener and the runtime. The service
+    /// warns at start when its limit is lower; deploy/ sets `LimitNOFILE` above it.
+    pub fn open_files_budget(&self) -> u64 {
+        let runs = self
+            .concurrency
+            .unwrap_or(crate::engine::EngineConfig::DEFAULT_CONCURRENCY);
+        (self.http_max_connections() + 4 * runs.max(1) + 256) as u64
+    }
+
     pub fn http_addr(&self) -> String {
         self.http_addr
             .clone()
@@ -507,6 +581,28 @@ fn describe_scheme(s: Option<&str>) -> String {
         Some(s) => format!("the scheme `{s}:`"),
         None => "a value without a scheme".into(),
     }
+}
+
+/// Why `token` cannot be the admin token, if it cannot.
+fn check_admin_token(token: &str) -> Result<(), String> {
+    const MAKE_ONE: &str = "make one with `openssl rand -hex 32`";
+    if token.is_empty() {
+        return Err(format!(
+            "the admin token is empty; remove the setting to serve without a token (loopback only), or set one of at least {MIN_ADMIN_TOKEN_CHARS} characters ({MAKE_ONE})"
+        ));
+    }
+    if !token.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(format!(
+            "the admin token contains a space, a control character or a character that is not ASCII, which an `Authorization` header cannot carry; use letters, digits and punctuation ({MAKE_ONE})"
+        ));
+    }
+    let n = token.chars().count();
+    if n < MIN_ADMIN_TOKEN_CHARS {
+        return Err(format!(
+            "the admin token has {n} characters; it needs at least {MIN_ADMIN_TOKEN_CHARS} ({MAKE_ONE})"
+        ));
+    }
+    Ok(())
 }
 
 fn parse_env<T: std::str::FromStr>(var: &str, v: &str, what: &str) -> Result<T, ConfigError> {
@@ -586,6 +682,7 @@ mod tests {
             data_dir,
             workflows_dir,
             http_addr,
+            http_max_connections,
             admin_token,
             amqp_url,
             amqp_prefix,
@@ -617,6 +714,78 @@ mod tests {
             seats_buffer,
         );
         assert_eq!(fields, KEYS);
+    }
+
+    #[test]
+    fn weak_admin_tokens_are_refused_wherever_they_come_from() {
+        let from_env = |token: &str| {
+            let mut cfg = Config::default();
+            cfg.apply_env(|k| (k == "OFFBOARD_ADMIN_TOKEN").then(|| token.to_string()))
+                .map(|()| cfg)
+        };
+        assert!(from_env("0123456789abcdef").is_ok());
+        let err = from_env("t0ken").unwrap_err().to_string();
+        assert!(err.contains("OFFBOARD_ADMIN_TOKEN"), "{err}");
+        assert!(err.contains("at least 16"), "{err}");
+        assert!(err.contains("openssl rand -hex 32"), "{err}");
+        let err = from_env("fifteen-chars!!").unwrap_err().to_string();
+        assert!(err.contains("15 characters"), "{err}");
+        let err = from_env("sixteen chars ok").unwrap_err().to_string();
+        assert!(err.contains("space"), "{err}");
+        // An empty variable means "not set", as for every variable.
+        assert_eq!(from_env("").unwrap().admin_token, None);
+
+        for (file, expected) in [
+            ("admin_token = \"\"", "is empty"),
+            ("admin_token = \"x\"", "1 characters"),
+            ("admin_token = \"l\u{e4}nger-als-16-zeichen\"", "not ASCII"),
+        ] {
+            let mut cfg: Config = toml::from_str(file).unwrap();
+            let err = cfg.apply_env(|_| None).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Key {
+                        key: "admin_token",
+                        ..
+                    }
+                ),
+                "{err}"
+            );
+            assert!(err.to_string().contains(expected), "{file}: {err}");
+        }
+        // A good token from the environment replaces a bad one in the file.
+        let mut cfg: Config = toml::from_str("admin_token = \"x\"").unwrap();
+        cfg.apply_env(|k| (k == "OFFBOARD_ADMIN_TOKEN").then(|| "0123456789abcdef".into()))
+            .unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("offboard.toml");
+        std::fs::write(&path, "admin_token = \"\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&path.display().to_string()) && err.contains("admin_token: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_connection_limit_is_read_and_bounded() {
+        let env = |v: &str| {
+            let mut cfg = Config::default();
+            cfg.apply_env(|k| (k == "OFFBOARD_HTTP_MAX_CONNECTIONS").then(|| v.to_string()))
+                .map(|()| cfg)
+        };
+        assert_eq!(Config::default().http_max_connections(), 512);
+        assert_eq!(env("64").unwrap().http_max_connections(), 64);
+        for bad in ["0", "many", "-1", "100000"] {
+            let err = env(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("OFFBOARD_HTTP_MAX_CONNECTIONS"),
+                "{bad}: {err}"
+            );
+        }
+        assert_eq!(Config::default().open_files_budget(), 512 + 4 * 256 + 256);
     }
 
     #[test]

@@ -228,7 +228,8 @@ async fn size_and_media_type_are_checked() {
     let mut big = leaver("e-big", DANA);
     big["data"]["autoReply"] = json!("x".repeat(MAX_EVENT_BYTES));
     let body = serde_json::to_vec(&big).unwrap();
-    assert_error(&api.post_raw(body, None, None).await, 413, "too-large");
+    let ct = Some("application/cloudevents+json");
+    assert_error(&api.post_raw(body, ct, None).await, 413, "too-large");
     let body = serde_json::to_vec(&leaver("e-ct", DANA)).unwrap();
     let r = api.post_raw(body.clone(), Some("text/plain"), None).await;
     assert_error(&r, 415, "unsupported-media-type");
@@ -236,9 +237,17 @@ async fn size_and_media_type_are_checked() {
         .post_raw(body.clone(), Some("application/json; charset=utf-8"), None)
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{b}");
+    // No Content-Type at all is refused too (a cross-site page can send that without asking).
     let body = serde_json::to_vec(&leaver("e-none", SAM)).unwrap();
-    let (status, b) = api.post_raw(body, None, None).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{b}");
+    let r = api.post_raw(body, None, None).await;
+    assert_error(&r, 415, "unsupported-media-type");
+    assert!(
+        r.1["message"].as_str().unwrap().contains("no Content-Type"),
+        "{}",
+        r.1
+    );
+    let (_, list) = api.get("/api/v1/runs").await;
+    assert_eq!(list["runs"].as_array().unwrap().len(), 1, "{list}");
     api.stop().await;
 }
 
@@ -253,7 +262,7 @@ async fn a_chunked_body_over_1_mib_is_413() {
     let chunk = vec![b' '; 64 * 1024];
     let writer = tokio::spawn(async move {
         let head = format!(
-            "POST /api/v1/events HTTP/1.1\r\nhost: {addr}\r\ntransfer-encoding: chunked\r\n\r\n"
+            "POST /api/v1/events HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
         );
         wr.write_all(head.as_bytes()).await?;
         for _ in 0..(MAX_EVENT_BYTES / chunk.len() + 2) {
@@ -312,7 +321,7 @@ async fn with_an_event_key_only_correctly_signed_events_are_admitted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_an_admin_token_everything_but_healthz_needs_it() {
-    let api = Api::start(Some("t0ken"), None).await;
+    let api = Api::start(Some("t0ken-t0ken-t0ken"), None).await;
     let url = |p: &str| format!("{}{p}", api.base);
     let anon = |m: Method, p: &str| api.client.request(m, url(p));
     for (method, path) in [
@@ -327,13 +336,14 @@ async fn with_an_admin_token_everything_but_healthz_needs_it() {
         assert_error(&r, 401, "unauthorized");
         assert_eq!(challenge.unwrap(), "Bearer", "{method} {path}");
     }
-    let wrong = anon(Method::GET, "/api/v1/runs").bearer_auth("t0ken2");
+    let wrong = anon(Method::GET, "/api/v1/runs").bearer_auth("t0ken-t0ken-t0ken-2");
     assert_error(
         &parts(wrong.send().await.unwrap()).await,
         401,
         "unauthorized",
     );
-    let basic = anon(Method::GET, "/api/v1/runs").header("authorization", "Basic t0ken");
+    let basic =
+        anon(Method::GET, "/api/v1/runs").header("authorization", "Basic t0ken-t0ken-t0ken");
     assert_error(
         &parts(basic.send().await.unwrap()).await,
         401,

@@ -19,7 +19,7 @@ use tower::ServiceExt;
 
 const DANA: &str = "dana.lee@contoso.com";
 const SAM: &str = "sam.ortiz@contoso.com";
-const TOKEN: &str = "t0ken";
+const TOKEN: &str = "admin-control-token";
 
 /// Waits an hour, disables, then (optionally) asks for an approval before revoking.
 fn lite_wf(approval: bool) -> String {
@@ -74,6 +74,9 @@ impl Api {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        if !body.is_empty() {
+            req = req.header(header::CONTENT_TYPE, "application/json");
         }
         let req = req.body(Body::from(body.to_string())).unwrap();
         let resp = self.app.clone().oneshot(req).await.unwrap();

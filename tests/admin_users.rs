@@ -13,7 +13,7 @@ use offboard::tenant::{Tenant, UserQuery};
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
 
-const TOKEN: &str = "admin-secret";
+const TOKEN: &str = "admin-users-secret";
 
 struct Api {
     env: TestEnv,

@@ -378,11 +378,11 @@ async fn an_unreachable_server_and_a_wrong_token_are_one_line_each() {
             && down.contains("OFFBOARD_URL"),
         "{down}"
     );
-    let (_dir, svc) = start(&[("OFFBOARD_ADMIN_TOKEN", "right")]);
+    let (_dir, svc) = start(&[("OFFBOARD_ADMIN_TOKEN", "right-admin-token-0123")]);
     let wrong = cli(
         &svc.base,
         &["runs", "list"],
-        &[("OFFBOARD_ADMIN_TOKEN", "wrong")],
+        &[("OFFBOARD_ADMIN_TOKEN", "wrong-admin-token-0123")],
     );
     let msg = refused(&wrong);
     assert!(
@@ -393,7 +393,7 @@ async fn an_unreachable_server_and_a_wrong_token_are_one_line_each() {
     let right = json(&cli(
         &svc.base,
         &["workflows", "--json"],
-        &[("OFFBOARD_ADMIN_TOKEN", "right")],
+        &[("OFFBOARD_ADMIN_TOKEN", "right-admin-token-0123")],
     ));
     let names: Vec<&str> = right["workflows"]
         .as_array()

@@ -353,3 +353,46 @@ fn stop_timeouts_exceed_the_shutdown_grace() {
     let compose = grace(&compose_env("offboard"), None);
     assert!(duration(&text(&compose_service("offboard")["stop_grace_period"])) > compose);
 }
+
+/// `LimitNOFILE=N` or `N:M` (soft:hard); the soft limit is what the process gets.
+fn soft_limit(value: &str) -> u64 {
+    let soft = value.split(':').next().unwrap().trim();
+    soft.parse()
+        .unwrap_or_else(|_| panic!("LimitNOFILE `{value}` is not a number (or N:M)"))
+}
+
+#[test]
+fn the_open_file_limits_leave_room_for_every_connection_and_run() {
+    // What each deployment's configuration can open at once (Config::open_files_budget:
+    // the admin API's connection limit, the executing runs, the store and the broker).
+    let budget = |env: &BTreeMap<String, String>, file: Option<&str>| {
+        let mut cfg = match file {
+            Some(f) => toml::from_str::<Config>(&read(f)).unwrap(),
+            None => Config::default(),
+        };
+        cfg.apply_env(|k| env.get(k).cloned()).unwrap();
+        cfg.open_files_budget()
+    };
+    let systemd = budget(
+        &env_file("deploy/systemd/offboard.env"),
+        Some("deploy/systemd/offboard.toml"),
+    );
+    // systemd's default soft limit (1,024) is below the budget of the defaults.
+    assert!(systemd > 1024, "{systemd}");
+    let unit = systemd_unit("deploy/systemd/offboard.service");
+    let limit = soft_limit(&unit_value(&unit, "Service", "LimitNOFILE"));
+    assert!(
+        limit >= 2 * systemd,
+        "LimitNOFILE={limit} leaves too little room over the {systemd} files offboard can need"
+    );
+    let compose = budget(&compose_env("offboard"), None);
+    let nofile = &compose_service("offboard")["ulimits"]["nofile"];
+    let soft = match nofile.as_u64() {
+        Some(n) => n,
+        None => nofile["soft"].as_u64().expect("ulimits.nofile.soft"),
+    };
+    assert!(
+        soft >= 2 * compose,
+        "compose's nofile {soft} leaves too little room over {compose}"
+    );
+}

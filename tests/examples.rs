@@ -147,6 +147,7 @@ fn the_sample_config_loads_and_documents_every_key_with_its_variable() {
     assert_eq!(cfg.data_dir(), d.data_dir());
     assert_eq!(cfg.workflows_dir(), d.workflows_dir());
     assert_eq!(cfg.http_addr(), d.http_addr());
+    assert_eq!(cfg.http_max_connections(), d.http_max_connections());
     assert_eq!(cfg.shutdown_grace(), d.shutdown_grace());
     assert_eq!(cfg.sim_scenario(), d.sim_scenario());
     assert_eq!(cfg.quarantine(), d.quarantine());

@@ -378,7 +378,10 @@ async fn protected_upns_and_groups_are_blocked_and_others_go_through() {
     );
 }
 
-/// One request to the admin router (no socket), with the token `secret`.
+/// The admin token of the quarantine API test.
+const TOKEN: &str = "guardrails-admin-token";
+
+/// One request to the admin router (no socket), with `token`.
 async fn call(
     state: &offboard::api::admin::AdminState,
     method: &str,
@@ -416,13 +419,19 @@ async fn the_quarantine_api_shows_approves_and_cancels_held_runs() {
         engine: env.engine.clone(),
         health: offboard::health::Health::new(),
         event_key: None,
-        admin_token: Some("secret".into()),
+        admin_token: Some(TOKEN.into()),
     };
     let (status, body) = call(&state, "GET", "/api/v1/quarantine", None).await;
     assert_eq!(status, 401, "{body}");
-    let (status, body) = call(&state, "GET", "/api/v1/quarantine", Some("wrong")).await;
+    let (status, body) = call(
+        &state,
+        "GET",
+        "/api/v1/quarantine",
+        Some("wrong-token-wrong-token"),
+    )
+    .await;
     assert_eq!(status, 401, "{body}");
-    let (status, body) = call(&state, "GET", "/api/v1/quarantine", Some("secret")).await;
+    let (status, body) = call(&state, "GET", "/api/v1/quarantine", Some(TOKEN)).await;
     assert_eq!(
         (status, body["active"].as_bool()),
         (200, Some(false)),
@@ -434,16 +443,16 @@ async fn the_quarantine_api_shows_approves_and_cancels_held_runs() {
     for id in &runs {
         env.wait_for(*id, held).await;
     }
-    let (status, body) = call(&state, "GET", "/api/v1/quarantine", Some("secret")).await;
+    let (status, body) = call(&state, "GET", "/api/v1/quarantine", Some(TOKEN)).await;
     assert_eq!(status, 200);
     assert_eq!(body["active"], true);
     assert_eq!(body["count"], 3);
     assert_eq!(body["held"].as_array().unwrap().len(), 3);
     assert!(body["trippedAt"].is_string() && body["windowStart"].is_string());
-    let (status, body) = call(&state, "GET", "/api/v1/quarantine/approve", Some("secret")).await;
+    let (status, body) = call(&state, "GET", "/api/v1/quarantine/approve", Some(TOKEN)).await;
     assert_eq!(status, 405, "{body}");
 
-    let (status, body) = call(&state, "POST", "/api/v1/quarantine/approve", Some("secret")).await;
+    let (status, body) = call(&state, "POST", "/api/v1/quarantine/approve", Some(TOKEN)).await;
     assert_eq!(status, 200);
     assert_eq!(body["runs"].as_array().unwrap().len(), 3, "{body}");
     env.settle().await;
@@ -459,7 +468,7 @@ async fn the_quarantine_api_shows_approves_and_cancels_held_runs() {
     for id in &runs {
         env.wait_for(*id, held).await;
     }
-    let (status, body) = call(&state, "POST", "/api/v1/quarantine/cancel", Some("secret")).await;
+    let (status, body) = call(&state, "POST", "/api/v1/quarantine/cancel", Some(TOKEN)).await;
     assert_eq!(status, 200);
     assert_eq!(body["runs"].as_array().unwrap().len(), 4, "{body}");
     for id in &runs {
@@ -468,7 +477,7 @@ async fn the_quarantine_api_shows_approves_and_cancels_held_runs() {
             RunStatus::Cancelled
         );
     }
-    let (_, body) = call(&state, "GET", "/api/v1/quarantine", Some("secret")).await;
+    let (_, body) = call(&state, "GET", "/api/v1/quarantine", Some(TOKEN)).await;
     assert_eq!(body["active"], false);
 }
 

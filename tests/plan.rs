@@ -402,13 +402,15 @@ async fn a_waiting_leaver_is_replaced_by_a_corrected_one_and_queued_behind_by_a_
     env.stop().await;
 }
 
+const TOKEN: &str = "plan-test-admin-token";
+
 async fn api() -> (TestEnv, String, oneshot::Sender<()>) {
     let env = TestEnv::start(repo_workflows(), example_tenant()).await;
     let state = AdminState {
         engine: env.engine.clone(),
         health: Health::new(),
         event_key: None,
-        admin_token: Some("secret".into()),
+        admin_token: Some(TOKEN.into()),
         metrics: offboard::metrics::Metrics::new(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -435,7 +437,7 @@ async fn api_answers_with_the_plan_contract() {
         "subject": "max.berg@contoso.com", "time": "2026-11-01T09:00:00Z", "data": {}});
     let resp = client
         .post(format!("{base}/api/v1/plan"))
-        .bearer_auth("secret")
+        .bearer_auth(TOKEN)
         .header("content-type", "application/cloudevents+json")
         .body(body.to_string())
         .send()
@@ -491,7 +493,8 @@ async fn api_answers_with_the_plan_contract() {
 
     let bad = client
         .post(format!("{base}/api/v1/plan"))
-        .bearer_auth("secret")
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
         .body("{\"id\": 1}")
         .send()
         .await

@@ -8,6 +8,7 @@ pub mod demo;
 mod demo_report;
 mod event_build;
 pub mod licenses;
+pub mod log_record;
 pub mod logging;
 pub mod plan;
 pub mod quarantine;

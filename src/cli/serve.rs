@@ -82,6 +82,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             "the admin API would listen on {local} without a token: set OFFBOARD_ADMIN_TOKEN, or listen on a loopback address"
         );
     }
+    let limits = admin::HttpLimits {
+        max_connections: cfg.http_max_connections(),
+        ..admin::HttpLimits::default()
+    };
+    warn_if_few_open_files(cfg.open_files_budget());
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -109,7 +114,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tasks.push(tokio::spawn({
         let stop = stopped(&stop_rx);
         async move {
-            if let Err(e) = admin::serve(listener, state, stop).await {
+            if let Err(e) = admin::serve_with(listener, state, limits, stop).await {
                 warn!(error = %e, "The admin API stopped.");
             }
         }
@@ -225,6 +230,29 @@ fn tenant(
             );
             Ok((tenant, Arc::new(clock)))
         }
+    }
+}
+
+/// Warns when the process may open fewer files than `budget` ([`Config::open_files_budget`]):
+/// past the limit, accepting a connection, opening a backup file or reaching the tenant
+/// fails. Linux only (`/proc/self/limits`); elsewhere nothing is checked.
+fn warn_if_few_open_files(budget: u64) {
+    let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else {
+        return;
+    };
+    let soft = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|soft| soft.parse::<u64>().ok());
+    if let Some(soft) = soft
+        && soft < budget
+    {
+        warn!(
+            limit = soft,
+            needed = budget,
+            "The process may open fewer files than the configured connections and runs can need; raise it (systemd: LimitNOFILE=, see deploy/systemd/offboard.service) or lower http_max_connections / concurrency."
+        );
     }
 }
 

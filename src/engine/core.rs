@@ -35,9 +35,12 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
+    /// Runs executing at once unless configured.
+    pub const DEFAULT_CONCURRENCY: usize = 256;
+
     pub fn new(step_env: StepEnv) -> Self {
         EngineConfig {
-            concurrency: 256,
+            concurrency: Self::DEFAULT_CONCURRENCY,
             step_env,
             timer_poll: Duration::from_millis(100),
             schedule_poll: Duration::from_secs(1),

@@ -48,7 +48,26 @@ impl Service {
     /// Starts the service on `data_dir` with the repository's workflows, the example tenant
     /// and `env` on top; waits until its admin API listens.
     pub fn start(data_dir: &Path, env: &[(String, String)]) -> Service {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_offboard"));
+        Self::start_command(Command::new(env!("CARGO_BIN_EXE_offboard")), data_dir, env)
+    }
+
+    /// [`Service::start`] with the soft and hard limit of open files set to `open_files`
+    /// (through bash's `ulimit -n`), e.g. systemd's default of 1,024.
+    pub fn start_with_open_files(
+        data_dir: &Path,
+        env: &[(String, String)],
+        open_files: u64,
+    ) -> Service {
+        let mut cmd = Command::new("bash");
+        cmd.args([
+            "-c",
+            &format!("ulimit -n {open_files} && exec \"$0\" \"$@\""),
+        ])
+        .arg(env!("CARGO_BIN_EXE_offboard"));
+        Self::start_command(cmd, data_dir, env)
+    }
+
+    fn start_command(mut cmd: Command, data_dir: &Path, env: &[(String, String)]) -> Service {
         cmd.current_dir(ROOT)
             .arg("serve")
             .env_clear()
@@ -73,7 +92,12 @@ impl Service {
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("offboard: admin API listening on ") {
+                // The line as is in text, the `message` of an object in JSON.
+                let message = serde_json::from_str::<Value>(&line)
+                    .ok()
+                    .and_then(|v| v["fields"]["message"].as_str().map(str::to_string))
+                    .unwrap_or_else(|| line.clone());
+                if let Some(url) = message.strip_prefix("offboard: admin API listening on ") {
                     let _ = tx.send(url.trim().to_string());
                 }
                 sink.lock().unwrap().push(line);
@@ -100,7 +124,7 @@ impl Service {
         }
     }
 
-    /// The service's process id (its `/proc` figures).
+    /// The process id (after `start_with_open_files`, the service itself: bash `exec`s it).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -1,8 +1,10 @@
 //! Bearer-token check for every route except `GET /healthz`. The token is compared in
 //! constant time (SHA-256 digests of both sides, xor-folded), so response timing says
-//! nothing about how much of a guess was right.
+//! nothing about how much of a guess was right. Without a token, the loopback and
+//! same-origin rules of [`local_only`] apply instead.
 
 use super::error::AdminError;
+use super::local_only;
 use super::state::AdminState;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -11,14 +13,17 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
 pub async fn require_token(State(st): State<AdminState>, req: Request, next: Next) -> Response {
-    let Some(expected) = st.admin_token.as_deref() else {
-        return next.run(req).await;
-    };
     let liveness = req.uri().path() == "/healthz"
         && (req.method() == Method::GET || req.method() == Method::HEAD);
     if liveness {
         return next.run(req).await;
     }
+    let Some(expected) = st.admin_token.as_deref() else {
+        return match local_only::check(&req) {
+            Ok(()) => next.run(req).await,
+            Err(refused) => refused.into_response(),
+        };
+    };
     match bearer(req.headers()) {
         Some(given) if same_secret(given, expected) => next.run(req).await,
         Some(_) => unauthorized(

@@ -1,8 +1,9 @@
-//! Operator actions on one run: `POST /api/v1/runs/{id}/restart` (optional body
-//! `{"fromStep", "allowProtected"}`), `/cancel` and `/approve`. Each answers 200 with the run
+//! Operator actions on one run: `POST /api/v1/runs/{id}/restart` (optional JSON body
+//! `{"fromStep", "allowProtected"}`, with its `Content-Type`), `/cancel` and `/approve`. Each answers 200 with the run
 //! as a listing shows it; engine refusals map through [`AdminError`]'s `From<EngineError>`.
 
 use super::error::AdminError;
+use super::events::check_media_type;
 use super::runs::run_id;
 use super::state::AdminState;
 use super::views::RunSummary;
@@ -11,6 +12,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -53,9 +55,14 @@ impl RestartRequest {
 pub async fn restart(
     State(st): State<AdminState>,
     id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, AdminError> {
     let id = run_id(id)?;
+    if !body.is_empty() {
+        // A body must say it is JSON (a cross-site form cannot; see `check_media_type`).
+        check_media_type(&headers)?;
+    }
     let req = RestartRequest::parse(&body)?;
     let run = st
         .engine

@@ -1,5 +1,5 @@
 //! `POST /api/v1/events`: a structured-mode CloudEvent in, runs out. Order of checks: media
-//! type (415), size (413), signature over the exact bytes before any parsing (403), event
+//! type (415, also when missing), size (413), signature over the exact bytes before any parsing (403), event
 //! decoding (400, the codes of [`EventError::code`](crate::event::EventError::code)), then
 //! admission (202 new, 200 duplicate, 422 refused by the engine, 503 store trouble).
 
@@ -71,11 +71,19 @@ pub(super) fn decode(bytes: &[u8]) -> Result<CloudEvent, AdminError> {
     })
 }
 
-/// `application/cloudevents+json`, `application/json` (parameters such as `charset` are
-/// ignored) or no `Content-Type` at all.
+/// `application/cloudevents+json` or `application/json` (parameters such as `charset` are
+/// ignored). A missing `Content-Type` is refused too: a web page can send a body without one
+/// to another site without the browser asking first, but not one labelled as JSON.
 pub(super) fn check_media_type(headers: &HeaderMap) -> Result<(), AdminError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
-        return Ok(());
+        return Err(AdminError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            format!(
+                "the request has no Content-Type; send the body as `{}` (or `{}`)",
+                MEDIA_TYPES[0], MEDIA_TYPES[1]
+            ),
+        ));
     };
     let given = value.to_str().unwrap_or("");
     let essence = given.split(';').next().unwrap_or("").trim();
@@ -86,7 +94,7 @@ pub(super) fn check_media_type(headers: &HeaderMap) -> Result<(), AdminError> {
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported-media-type",
         format!(
-            "Content-Type `{given}` is not accepted; send the event as `{}` (or `{}`)",
+            "Content-Type `{given}` is not accepted; send the body as `{}` (or `{}`)",
             MEDIA_TYPES[0], MEDIA_TYPES[1]
         ),
     ))
@@ -136,7 +144,8 @@ mod tests {
     #[test]
     fn media_types_ignore_case_and_parameters() {
         let mut h = HeaderMap::new();
-        assert!(check_media_type(&h).is_ok());
+        let e = check_media_type(&h).unwrap_err();
+        assert_eq!((e.status.as_u16(), e.code), (415, "unsupported-media-type"));
         for ok in [
             "application/cloudevents+json; charset=utf-8",
             "Application/JSON",

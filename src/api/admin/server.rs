@@ -1,5 +1,7 @@
-//! The router (routes, JSON fallbacks, the token check around everything) and [`serve`].
+//! The router (routes, JSON fallbacks, the token check around everything), [`serve`] and
+//! [`serve_with`].
 
+use super::listen::{self, HttpLimits};
 use super::state::AdminState;
 use super::{
     auth, control, error, events, licenses, metrics, plan, probes, quarantine, runs, users,
@@ -36,17 +38,26 @@ pub fn router(state: AdminState) -> Router {
         .with_state(state)
 }
 
-/// Serves the admin API on `listener` until `shutdown` completes, then lets requests in
-/// flight finish.
+/// Serves the admin API on `listener` with the default [`HttpLimits`] until `shutdown`
+/// completes, then lets requests in flight finish.
 pub async fn serve(
     listener: TcpListener,
     state: AdminState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, state, HttpLimits::default(), shutdown).await
+}
+
+/// [`serve`] with other limits (`offboard serve` sets the connection limit from the
+/// configuration; tests shorten the timeouts).
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AdminState,
+    limits: HttpLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     if let Ok(addr) = listener.local_addr() {
-        info!(%addr, auth = state.admin_token.is_some(), signed = state.event_key.is_some(), "Admin API listening.");
+        info!(%addr, auth = state.admin_token.is_some(), signed = state.event_key.is_some(), max_connections = limits.max_connections, "Admin API listening.");
     }
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    listen::run(listener, router(state), limits, shutdown).await
 }

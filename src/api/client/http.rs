@@ -49,6 +49,8 @@ impl AdminClient {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(60))
+            // The service closes a connection idle for 10 s; never reuse one that old.
+            .pool_idle_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| bad(format!("the HTTP client cannot be built: {e}")))?;
         Ok(AdminClient {
