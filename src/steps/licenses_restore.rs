@@ -348,11 +348,16 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
             ),
         };
     }
+    // Processed means the group's own path shows on the user: a SKU the user also holds
+    // directly is no sign that group licensing has got to the membership yet.
+    let paths = after.group_skus();
     let group_missing: BTreeSet<String> = groups
         .values()
-        .flat_map(|g| g.assigned_licenses.iter().map(|l| l.sku_id.clone()))
-        .filter(|s| !after.holds_sku(s))
-        .map(|s| part_number(&skus, &s))
+        .flat_map(|g| g.assigned_licenses.iter().map(|l| (l.sku_id.clone(), &g.id)))
+        .filter(|(s, g)| {
+            !after.holds_sku(s) || !paths.iter().any(|(ps, pg)| ps == s && &pg == g)
+        })
+        .map(|(s, _)| part_number(&skus, &s))
         .collect();
     if !group_missing.is_empty() {
         let list = group_missing.into_iter().collect::<Vec<_>>().join(", ");
