@@ -60,7 +60,10 @@ fn main() -> ExitCode {
         | Command::Workflows(_)
         | Command::Quarantine(_) => "error",
         Command::SimGraph(_) => "warn",
-        Command::Serve(_) => "info",
+        // lapin logs its own error for every failed handshake or dropped connection; the
+        // ingress logs those itself, with the address, at a bounded rate (README "RabbitMQ
+        // ingress"). `OFFBOARD_LOG=info,lapin=debug` shows lapin's view.
+        Command::Serve(_) => "info,lapin=off",
     };
     logging::init(args.log_format, default_level);
     let result = match args.command {
