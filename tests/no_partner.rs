@@ -21,7 +21,7 @@ fn dana(id: &str) -> Value {
 
 /// Runs Dana's leaver with seat reduction on leave turned on and returns the `seats` step's
 /// output, after checking the run succeeded.
-async fn leaver_seats(sandbox: &SimGraph, env: Vec<(String, String)>, dir: &Path) -> Value {
+async fn leaver_seats(env: Vec<(String, String)>, dir: &Path) -> Value {
     let mut env = env;
     env.push(("OFFBOARD_SEATS_ON_LEAVE".into(), "true".into()));
     let svc = Service::start(&dir.join("data"), &env);
@@ -47,7 +47,6 @@ async fn leaver_seats(sandbox: &SimGraph, env: Vec<(String, String)>, dir: &Path
         outcomes.contains("seat.recommendation"),
         "a recommendation for the billing admin is published: {outcomes}"
     );
-    drop(sandbox);
     seats
 }
 
@@ -70,7 +69,7 @@ async fn without_a_partner_configured_subscriptions_are_direct_and_the_leaver_su
         .filter(|(k, _)| !k.starts_with("OFFBOARD_PARTNER") && k != "OFFBOARD_CSP_CUSTOMER_ID")
         .cloned()
         .collect();
-    let seats = leaver_seats(&sandbox, env, dir.path()).await;
+    let seats = leaver_seats(env, dir.path()).await;
     let text = seats["output"].to_string();
     assert!(
         text.contains("no CSP partner is configured"),
@@ -102,7 +101,7 @@ async fn a_partner_center_that_refuses_the_tenant_means_direct_subscriptions() {
         .cloned()
         .collect();
     assert!(env.iter().any(|(k, _)| k == "OFFBOARD_PARTNER_CENTER_URL"));
-    let seats = leaver_seats(&sandbox, env, dir.path()).await;
+    let seats = leaver_seats(env, dir.path()).await;
     let text = seats["output"].to_string();
     assert!(
         text.contains("Partner Center refused") && text.contains("401"),

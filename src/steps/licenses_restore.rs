@@ -353,10 +353,12 @@ pub async fn run(ctx: &StepContext<'_>, tenant: &dyn Tenant) -> StepOutcome {
     let paths = after.group_skus();
     let group_missing: BTreeSet<String> = groups
         .values()
-        .flat_map(|g| g.assigned_licenses.iter().map(|l| (l.sku_id.clone(), &g.id)))
-        .filter(|(s, g)| {
-            !after.holds_sku(s) || !paths.iter().any(|(ps, pg)| ps == s && &pg == g)
+        .flat_map(|g| {
+            g.assigned_licenses
+                .iter()
+                .map(|l| (l.sku_id.clone(), &g.id))
         })
+        .filter(|(s, g)| !after.holds_sku(s) || !paths.iter().any(|(ps, pg)| ps == s && &pg == g))
         .map(|(s, _)| part_number(&skus, &s))
         .collect();
     if !group_missing.is_empty() {
