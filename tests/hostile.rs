@@ -6,6 +6,8 @@
 //! stay bounded. The mix prints its figures (events, runs, dead letters, peak RSS, bytes on
 //! disk per event).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod serve_common;
 
 use lapin::options::{BasicGetOptions, BasicPublishOptions, QueueDeclareOptions};

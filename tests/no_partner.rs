@@ -4,6 +4,8 @@
 //! recommendation for the billing admin, never a change), the run succeeds, and the output
 //! says why.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod serve_common;
 
 use serde_json::{Value, json};
