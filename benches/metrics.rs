@@ -70,9 +70,7 @@ async fn main() {
         Registry::new(vec![wf]),
         Arc::new(sim.clone()),
         Arc::new(sim.clock()),
-        EngineConfig::new(StepEnv {
-            backup_dir: dir.path().join("backups"),
-        }),
+        EngineConfig::new(StepEnv::new(dir.path().join("backups"))),
     );
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let runner = tokio::spawn({
