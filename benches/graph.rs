@@ -157,9 +157,7 @@ async fn run(
         Registry::new(workflows),
         tenant,
         Arc::new(clock.clone()),
-        EngineConfig::new(StepEnv {
-            backup_dir: tmp.path().join("backups"),
-        }),
+        EngineConfig::new(StepEnv::new(tmp.path().join("backups"))),
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let runner = {
