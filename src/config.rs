@@ -53,6 +53,9 @@ pub struct Config {
     /// instance's shards ("2", "0,2" or a pod name ending in `-<n>`).
     pub shards: Option<u32>,
     pub shard: Option<String>,
+    /// How long ended runs and dedup records are kept (humantime, default `400d`, at least
+    /// `30d`): README "Retention".
+    pub retention: Option<String>,
 }
 
 /// Every key of [`Config`] as written in `offboard.toml`, in declaration order (each has the
@@ -88,6 +91,7 @@ pub const KEYS: &[&str] = &[
     "quarantine_window",
     "shards",
     "shard",
+    "retention",
 ];
 
 /// Secrets (admin token, client secret, event key) print as `***`.
@@ -125,6 +129,7 @@ impl std::fmt::Debug for Config {
             .field("quarantine_window", &self.quarantine_window)
             .field("shards", &self.shards)
             .field("shard", &self.shard)
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -175,6 +180,7 @@ pub const ENV_VARS: &[&str] = &[
     "OFFBOARD_CONCURRENCY",
     "OFFBOARD_SHARDS",
     "OFFBOARD_SHARD",
+    "OFFBOARD_RETENTION",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -232,7 +238,7 @@ impl Config {
             partner_tenant_id => "OFFBOARD_PARTNER_TENANT_ID",
             csp_customer_id => "OFFBOARD_CSP_CUSTOMER_ID", backup_url => "OFFBOARD_BACKUP_URL",
             event_key => "OFFBOARD_EVENT_KEY", quarantine_window => "OFFBOARD_QUARANTINE_WINDOW",
-            shard => "OFFBOARD_SHARD",
+            shard => "OFFBOARD_SHARD", retention => "OFFBOARD_RETENTION",
         );
         if let Some(v) = get("OFFBOARD_SHARDS").filter(|v| !v.is_empty()) {
             self.shards = Some(parse_env(
@@ -313,7 +319,21 @@ impl Config {
                 message: format!("`{g}` is not a duration such as `30s`: {e}"),
             })?;
         }
+        if let Some(r) = &self.retention {
+            check_retention(r).map_err(|message| ConfigError::Env {
+                var: "OFFBOARD_RETENTION".into(),
+                message,
+            })?;
+        }
         Ok(())
+    }
+
+    /// See `retention` (checked when the configuration is loaded).
+    pub fn retention(&self) -> std::time::Duration {
+        self.retention
+            .as_deref()
+            .and_then(|r| check_retention(r).ok())
+            .unwrap_or(crate::engine::retention::DEFAULT)
     }
 
     /// See `shutdown_grace` (checked when the configuration is loaded).
@@ -386,6 +406,20 @@ impl Config {
     }
 }
 
+/// A retention: a humantime duration no shorter than the floor.
+fn check_retention(r: &str) -> Result<std::time::Duration, String> {
+    use crate::engine::retention::FLOOR;
+    let d = humantime::parse_duration(r)
+        .map_err(|e| format!("`{r}` is not a duration such as `400d`: {e}"))?;
+    if d < FLOOR {
+        return Err(format!(
+            "`{r}` is shorter than {}: ended runs must outlive the 30-day restore window and dedup records the broker's redeliveries and HR resends",
+            humantime::format_duration(FLOOR)
+        ));
+    }
+    Ok(d)
+}
+
 fn parse_env<T: std::str::FromStr>(var: &str, v: &str, what: &str) -> Result<T, ConfigError> {
     v.trim().parse().map_err(|_| ConfigError::Env {
         var: var.into(),
@@ -430,6 +464,25 @@ mod tests {
             "amqp://svc:***@mq:5672/%2f"
         );
         assert_eq!(redact_url("amqp://mq:5672"), "amqp://mq:5672");
+    }
+
+    #[test]
+    fn retention_defaults_to_400_days_and_refuses_less_than_30() {
+        let day = std::time::Duration::from_secs(86_400);
+        assert_eq!(Config::default().retention(), 400 * day);
+        let env = |v: &'static str| {
+            let mut cfg = Config::default();
+            cfg.apply_env(|k| (k == "OFFBOARD_RETENTION").then(|| v.to_string()))
+                .map(|()| cfg)
+        };
+        assert_eq!(env("60d").unwrap().retention(), 60 * day);
+        assert_eq!(env("30d").unwrap().retention(), 30 * day);
+        for bad in ["29d", "1h", "forever"] {
+            let err = env(bad).unwrap_err().to_string();
+            assert!(err.contains("OFFBOARD_RETENTION") && err.contains(bad), "{err}");
+        }
+        let mut file: Config = toml::from_str("retention = \"7d\"").unwrap();
+        assert!(file.apply_env(|_| None).is_err());
     }
 
     #[test]
@@ -490,6 +543,7 @@ mod tests {
             quarantine_window,
             shards,
             shard,
+            retention,
         );
         assert_eq!(fields, KEYS);
     }

@@ -15,6 +15,7 @@ mod outcomes;
 mod plan;
 mod quarantine;
 mod registry;
+pub mod retention;
 mod run;
 mod scheduler;
 mod schedules;
