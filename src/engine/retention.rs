@@ -5,10 +5,10 @@
 //! atomic and made durable by the group-commit flusher.
 
 use super::core::Engine;
-use super::error::EngineResult;
+use super::error::{EngineError, EngineResult};
 use super::run::RunHead;
 use crate::ids::RunId;
-use crate::store::WriteBatch;
+use crate::store::{StoreError, WriteBatch};
 use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::time::Duration;
@@ -61,7 +61,15 @@ impl Engine {
         let mut pruned = Pruned::default();
         let mut after = None;
         loop {
-            let scan = self.scan_expired(after, cutoff)?;
+            // Reading run heads is CPU work: off the async workers.
+            let engine = self.clone();
+            let scan = tokio::task::spawn_blocking(move || engine.scan_expired(after, cutoff))
+                .await
+                .map_err(|e| {
+                    EngineError::Store(StoreError::Write(format!(
+                        "reading the runs for the retention failed: {e}"
+                    )))
+                })??;
             pruned.runs += self.prune_runs(scan.candidates, cutoff).await?;
             if scan.end {
                 break;
@@ -125,9 +133,9 @@ impl Engine {
         }
         let mut batch = WriteBatch::new();
         let mut n = 0;
-        let guard = inner.admission.lock().await;
         for id in &claims.ids {
-            // Re-read under the claim and the admission lock.
+            // Re-read under the claim: nothing else changes the run meanwhile (the executor,
+            // restart, cancel and approve all claim it first).
             let Some(run) = inner.store.run(id)? else {
                 continue;
             };
@@ -143,6 +151,7 @@ impl Engine {
                 warn!(run_id = %id, status = %run.status, "An ended run still stands in its subject queue; it is kept.");
             }
         }
+        let guard = inner.admission.lock().await;
         inner.store.apply(batch)?;
         drop(guard);
         inner.store.durable().await?;

@@ -10,9 +10,18 @@ use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::Uri;
-use serde_json::{Value, json};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::Value;
 
-pub async fn list(State(st): State<AdminState>, uri: Uri) -> Result<Json<Value>, AdminError> {
+/// A page of the listing, serialised straight from the records (no JSON tree in between).
+#[derive(Serialize)]
+struct Page<'a> {
+    runs: Vec<RunSummary<'a>>,
+    next: Option<RunId>,
+}
+
+pub async fn list(State(st): State<AdminState>, uri: Uri) -> Result<Response, AdminError> {
     let pairs = Query::<Vec<(String, String)>>::try_from_uri(&uri)
         .map_err(|e| {
             AdminError::bad_request(
@@ -29,9 +38,12 @@ pub async fn list(State(st): State<AdminState>, uri: Uri) -> Result<Json<Value>,
     let page = tokio::task::spawn_blocking(move || engine.list_runs_page(q.filter(), after, limit))
         .await
         .map_err(|e| AdminError::internal(format!("listing the runs failed: {e}")))??;
-    let (runs, next) = (page.runs, page.next);
-    let views: Vec<RunSummary> = runs.iter().map(RunSummary::of).collect();
-    Ok(Json(json!({ "runs": views, "next": next })))
+    let runs = page.runs.iter().map(RunSummary::of).collect();
+    Ok(Json(Page {
+        runs,
+        next: page.next,
+    })
+    .into_response())
 }
 
 pub async fn show(
