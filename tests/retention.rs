@@ -56,6 +56,7 @@ async fn start(metrics: &Metrics) -> TestEnv {
 fn assert_counters_exact(env: &TestEnv) {
     let store = env.engine.store();
     assert_eq!(store.counts().unwrap(), store.recount().unwrap());
+    assert_eq!(store.counts().unwrap(), store.stored_counts().unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

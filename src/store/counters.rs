@@ -1,14 +1,17 @@
 //! The store's counters (runs by workflow and status, timers, outbox backlog), kept exactly:
 //! [`Store::apply`](super::Store::apply) serialises writers, reads what a batch's run, timer
-//! and outbox keys hold before it, and adds the counters' new values to the same atomic
-//! batch. A metrics scrape then reads a handful of keys instead of every run.
+//! and outbox keys hold before it, and writes the counters' new values (one key) in the same
+//! atomic batch. The store keeps a copy in memory, so a metrics scrape reads no run at all.
 
 use super::batch::WriteBatch;
 use super::codec::decode;
-use super::error::StoreResult;
+use super::error::{StoreError, StoreResult};
 use super::keys::{self, Counter};
 use crate::engine::RunStatus;
 use std::collections::{BTreeMap, HashMap};
+
+/// Counter values (absent = 0).
+pub(super) type Counts = BTreeMap<Counter, u64>;
 
 /// The two fields of a stored run the counters need.
 #[derive(serde::Deserialize)]
@@ -77,30 +80,45 @@ fn new_run_head(batch: &WriteBatch, key: &[u8]) -> StoreResult<(String, RunStatu
     Ok((r.workflow, r.status))
 }
 
-/// Adds the counters' new values (current value + delta) to `out`.
-pub(super) fn write(tree: &sled::Tree, deltas: &Deltas, out: &mut sled::Batch) -> StoreResult<()> {
+/// The counters after `deltas`, and their value in `out` (the `counts` key).
+pub(super) fn write(current: &Counts, deltas: &Deltas, out: &mut sled::Batch) -> Counts {
+    let mut next = current.clone();
     for (c, delta) in deltas {
-        let key = keys::counter(c);
-        let now = read_value(tree.get(&key)?.as_deref());
-        let next = now.saturating_add_signed(*delta);
-        if next == 0 {
-            out.remove(key);
-        } else {
-            out.insert(key, next.to_be_bytes().to_vec());
-        }
+        let n = next.entry(c.clone()).or_default();
+        *n = n.saturating_add_signed(*delta);
     }
-    Ok(())
+    next.retain(|_, n| *n != 0);
+    out.insert(keys::COUNTS, encode(&next));
+    next
 }
 
-pub(super) fn read_value(v: Option<&[u8]>) -> u64 {
-    v.and_then(|b| b.try_into().ok())
-        .map(u64::from_be_bytes)
-        .unwrap_or(0)
+fn encode(counts: &Counts) -> Vec<u8> {
+    let mut out = Vec::with_capacity(counts.len() * 32);
+    for (c, n) in counts {
+        keys::push_part(&mut out, &keys::counter(c));
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+    out
+}
+
+fn decode_counts(mut b: &[u8]) -> StoreResult<Counts> {
+    let bad = || StoreError::Decode {
+        what: "store counters",
+        reason: "malformed counters value".into(),
+    };
+    let mut out = Counts::new();
+    while !b.is_empty() {
+        let (name, rest) = keys::take_part(b).ok_or_else(bad)?;
+        let n = rest.get(..8).and_then(|v| v.try_into().ok()).ok_or_else(bad)?;
+        out.insert(keys::parse_counter(name).ok_or_else(bad)?, u64::from_be_bytes(n));
+        b = &rest[8..];
+    }
+    Ok(out)
 }
 
 /// Every counter by recount (the migration, and tests comparing with the kept counters).
-pub(super) fn recount(tree: &sled::Tree) -> StoreResult<BTreeMap<Counter, u64>> {
-    let mut out: BTreeMap<Counter, u64> = BTreeMap::new();
+pub(super) fn recount(tree: &sled::Tree) -> StoreResult<Counts> {
+    let mut out = Counts::new();
     for item in tree.scan_prefix([keys::RUN]) {
         let (_, v) = item?;
         let r: CountedRun = decode("run", &v)?;
@@ -114,16 +132,17 @@ pub(super) fn recount(tree: &sled::Tree) -> StoreResult<BTreeMap<Counter, u64>> 
     Ok(out)
 }
 
-/// The counters as kept.
-pub(super) fn read_all(tree: &sled::Tree) -> StoreResult<BTreeMap<Counter, u64>> {
-    let mut out = BTreeMap::new();
-    for item in tree.scan_prefix([keys::COUNTER]) {
-        let (k, v) = item?;
-        if let Some(c) = keys::parse_counter(&k) {
-            out.insert(c, read_value(Some(&v)));
-        }
+/// The counters as stored.
+pub(super) fn read_all(tree: &sled::Tree) -> StoreResult<Counts> {
+    match tree.get(keys::COUNTS)? {
+        Some(v) => decode_counts(&v),
+        None => Ok(Counts::new()),
     }
-    Ok(out)
+}
+
+/// The value recording `counts` (the migration).
+pub(super) fn stored(counts: &Counts) -> Vec<u8> {
+    encode(counts)
 }
 
 #[cfg(test)]
@@ -162,6 +181,7 @@ mod tests {
     fn check(store: &Store) -> super::super::StoreCounts {
         let kept = store.counts().unwrap();
         assert_eq!(kept, store.recount().unwrap());
+        assert_eq!(kept, store.stored_counts().unwrap());
         kept
     }
 

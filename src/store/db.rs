@@ -3,7 +3,7 @@
 
 use super::batch::WriteBatch;
 use super::codec::decode;
-use super::counters;
+use super::counters::{self, Counts};
 use super::error::{StoreError, StoreResult};
 use super::flusher::Flusher;
 use super::keys::{self, Counter};
@@ -23,9 +23,10 @@ pub struct Store {
     db: sled::Db,
     pub(super) tree: sled::Tree,
     flusher: Flusher,
-    /// Held while a batch's counter changes are read and the batch applied (see
-    /// `counters.rs`). sled serialises batches internally anyway.
-    writer: Arc<Mutex<()>>,
+    /// The counters as stored, held while a batch's counter changes are computed and the
+    /// batch applied (see `counters.rs`): writers are serialised (sled serialises batches
+    /// internally anyway) and the stored counters need not be read back.
+    writer: Arc<Mutex<Counts>>,
 }
 
 /// The store's counters: runs by workflow and status, timers, outcomes in the outbox.
@@ -107,12 +108,13 @@ impl Store {
                 });
             }
         }
+        let counts = counters::read_all(&tree)?;
         let flusher = Flusher::start(db.clone())?;
         Ok(Store {
             db,
             tree,
             flusher,
-            writer: Arc::new(Mutex::new(())),
+            writer: Arc::new(Mutex::new(counts)),
         })
     }
 
@@ -122,16 +124,28 @@ impl Store {
         if batch.is_empty() {
             return Ok(());
         }
-        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut counts = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let deltas = counters::deltas(&self.tree, &batch)?;
         let mut sled_batch = batch.into_sled();
-        counters::write(&self.tree, &deltas, &mut sled_batch)?;
+        if deltas.is_empty() {
+            self.tree.apply_batch(sled_batch)?;
+            return Ok(());
+        }
+        let next = counters::write(&counts, &deltas, &mut sled_batch);
         self.tree.apply_batch(sled_batch)?;
+        *counts = next;
         Ok(())
     }
 
-    /// The counters as kept (a few keys; what a metrics scrape reads).
+    /// The counters as kept (what a metrics scrape reads: the copy in memory of the
+    /// `counts` key).
     pub fn counts(&self) -> StoreResult<StoreCounts> {
+        let counts = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(StoreCounts::of(counts.clone()))
+    }
+
+    /// The counters as stored in the `counts` key (tests: they equal [`Store::counts`]).
+    pub fn stored_counts(&self) -> StoreResult<StoreCounts> {
         Ok(StoreCounts::of(counters::read_all(&self.tree)?))
     }
 
@@ -320,8 +334,8 @@ impl Store {
     }
 
     fn counter(&self, c: &Counter) -> u64 {
-        let v = self.tree.get(keys::counter(c)).ok().flatten();
-        counters::read_value(v.as_deref())
+        let counts = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        counts.get(c).copied().unwrap_or(0)
     }
 
     /// The runs queued for a subject and family, in arrival order, with their queue seq.

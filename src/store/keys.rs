@@ -23,12 +23,10 @@
 //! | `K` | workflow name (utf-8) | last schedule occurrence fired (ms, u64) |
 //! | `A` | delivery key (utf-8: AMQP message id, event id or body hash) | processing attempts (u32) |
 //! | `G` | admitted ms (u64) · run id (16) | subject (utf-8): a leaver run in the quarantine window |
-//! | `N` | `r` · len · workflow · status (u8) | runs of that workflow in that status (u64) |
-//! | `N` | `t` | timers (u64) |
-//! | `N` | `o` | outcomes in the outbox (u64) |
+//! | `N` | `counts` | the counters: (len · name · count (u64))*, a name being `Nr` · len · workflow · status (u8) (runs of that workflow in that status), `Nt` (timers) or `No` (outcomes in the outbox) |
 //!
-//! `len` is a u32 length in bytes. The `N` counters are kept by [`super::Store::apply`] in the
-//! same atomic batch as the writes that change them.
+//! `len` is a u32 length in bytes. The counters are kept by [`super::Store::apply`] in the
+//! same atomic batch as the writes that change them, in one key (one more key per batch).
 
 use crate::engine::RunStatus;
 use crate::ids::RunId;
@@ -54,6 +52,7 @@ pub const SCHEDULE: u8 = b'K';
 pub const DELIVERY: u8 = b'A';
 pub const LEAVER_WINDOW: u8 = b'G';
 pub const COUNTER: u8 = b'N';
+pub const COUNTS: &[u8] = b"Ncounts";
 
 fn with_run(prefix: u8, run: &RunId) -> Vec<u8> {
     let mut k = Vec::with_capacity(17);
@@ -63,14 +62,14 @@ fn with_run(prefix: u8, run: &RunId) -> Vec<u8> {
 }
 
 /// Appends `part` with its u32 length in front.
-fn push_part(k: &mut Vec<u8>, part: &[u8]) {
+pub(super) fn push_part(k: &mut Vec<u8>, part: &[u8]) {
     let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
     k.extend_from_slice(&len.to_be_bytes());
     k.extend_from_slice(part);
 }
 
 /// Reads one length-prefixed part at the start of `b`: (part, rest).
-fn take_part(b: &[u8]) -> Option<(&[u8], &[u8])> {
+pub(super) fn take_part(b: &[u8]) -> Option<(&[u8], &[u8])> {
     let len = u32::from_be_bytes(b.get(..4)?.try_into().ok()?) as usize;
     let part = b.get(4..4 + len)?;
     Some((part, &b[4 + len..]))
@@ -249,7 +248,7 @@ pub fn delivery(key: &str) -> Vec<u8> {
     k
 }
 
-/// The store's counters (see the table above).
+/// The store's counters (see the table above; [`counter`] names them).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Counter {
     Runs(String, RunStatus),
@@ -261,6 +260,7 @@ const COUNT_RUNS: u8 = b'r';
 const COUNT_TIMERS: u8 = b't';
 const COUNT_OUTBOX: u8 = b'o';
 
+/// The name of a counter in the `counts` value.
 pub fn counter(c: &Counter) -> Vec<u8> {
     match c {
         Counter::Runs(workflow, status) => {

@@ -24,9 +24,7 @@ pub(super) fn v1_to_v2(db: &sled::Db, tree: &sled::Tree) -> StoreResult<()> {
     let indexed = index_events(tree)?;
     let mut last = sled::Batch::default();
     let counts = counters::recount(tree)?;
-    for (c, n) in &counts {
-        last.insert(keys::counter(c), n.to_be_bytes().to_vec());
-    }
+    last.insert(keys::COUNTS, counters::stored(&counts));
     last.insert(keys::SCHEMA, vec![keys::LAYOUT]);
     tree.apply_batch(last)?;
     db.flush()?;
