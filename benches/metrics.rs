@@ -126,7 +126,9 @@ async fn main() {
         metrics.render();
     });
     println!("  store read of a scrape          {scrape_read:.2} ms (median of 5; the counters)");
-    println!("  the same by a full scan         {recount:.0} ms (workflow and status decoded, key scans)");
+    println!(
+        "  the same by a full scan         {recount:.0} ms (workflow and status decoded, key scans)"
+    );
     println!("  same count, full run decoding   {full_decode:.0} ms (list_runs, for comparison)");
     println!(
         "  render                          {render:.2} ms ({} bytes)",

@@ -5,7 +5,7 @@
 //! `BENCH_WORKFLOW=leaver|joiner`) run to its end on the simulated tenant, with its journal,
 //! subject-history entry and dedup record, each copy with its own id, subject and event id,
 //! created over the past year. The mover is the default because it fits the disk: sled keeps
-//! about 4.5 KB per mover run, 31 KB per leaver run (31 GB for a million). Then, each in a
+//! about 3.5 KB per mover run, 31 KB per leaver run (31 GB for a million). Then, each in a
 //! FRESH process (this binary again, `BENCH_MODE=<mode>`): opening the store (a layout-1
 //! store left by an earlier version is migrated here), and each request through the admin
 //! router (`oneshot`), with peak RSS (VmHWM) before and after.
@@ -196,7 +196,10 @@ async fn fill(dir: &Path, runs: usize, workflow: &str) {
         store.commit(batch).await.unwrap();
         i = (i + 1000).min(runs);
         if i % 100_000 == 0 {
-            eprintln!("  {i} runs stored ({:.0} s)", started.elapsed().as_secs_f64());
+            eprintln!(
+                "  {i} runs stored ({:.0} s)",
+                started.elapsed().as_secs_f64()
+            );
         }
     }
     store.flush_blocking().unwrap();

@@ -479,7 +479,10 @@ mod tests {
         assert_eq!(env("30d").unwrap().retention(), 30 * day);
         for bad in ["29d", "1h", "forever"] {
             let err = env(bad).unwrap_err().to_string();
-            assert!(err.contains("OFFBOARD_RETENTION") && err.contains(bad), "{err}");
+            assert!(
+                err.contains("OFFBOARD_RETENTION") && err.contains(bad),
+                "{err}"
+            );
         }
         let mut file: Config = toml::from_str("retention = \"7d\"").unwrap();
         assert!(file.apply_env(|_| None).is_err());

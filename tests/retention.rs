@@ -75,7 +75,12 @@ async fn old_finished_runs_go_and_unfinished_and_recent_ones_stay() {
     // An event no workflow takes: only its dedup record is kept.
     let none = env
         .engine
-        .submit(event("r-gina", "hr.restore", "gina.rossi@contoso.com", json!({})))
+        .submit(event(
+            "r-gina",
+            "hr.restore",
+            "gina.rossi@contoso.com",
+            json!({}),
+        ))
         .await
         .unwrap();
     assert!(none.runs.is_empty());
@@ -91,7 +96,11 @@ async fn old_finished_runs_go_and_unfinished_and_recent_ones_stay() {
     let before = env.engine.store().counts().unwrap();
 
     let pruned = env.engine.prune_expired(30 * DAY).await.unwrap();
-    assert_eq!((pruned.runs, pruned.events), (2, 3), "dana, sam; m-dana, m-sam, r-gina");
+    assert_eq!(
+        (pruned.runs, pruned.events),
+        (2, 3),
+        "dana, sam; m-dana, m-sam, r-gina"
+    );
     let store = env.engine.store();
     for gone in [dana, sam] {
         assert!(matches!(
@@ -174,7 +183,12 @@ async fn a_run_that_ended_recently_keeps_its_old_event_and_goes_later() {
     assert_eq!((pruned.runs, pruned.events), (0, 0));
     let again = env
         .engine
-        .submit(event("l-fred", "hr.leaver", "fred.fischer@contoso.com", json!({})))
+        .submit(event(
+            "l-fred",
+            "hr.leaver",
+            "fred.fischer@contoso.com",
+            json!({}),
+        ))
         .await
         .unwrap();
     assert!(again.duplicate);
@@ -185,7 +199,12 @@ async fn a_run_that_ended_recently_keeps_its_old_event_and_goes_later() {
     // Past the retention an event id is forgotten: the same id makes a new run.
     let later = env
         .engine
-        .submit(event("l-fred", "hr.leaver", "fred.fischer@contoso.com", json!({})))
+        .submit(event(
+            "l-fred",
+            "hr.leaver",
+            "fred.fischer@contoso.com",
+            json!({}),
+        ))
         .await
         .unwrap();
     assert!(!later.duplicate);

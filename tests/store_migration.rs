@@ -165,7 +165,7 @@ async fn a_layout_1_store_keeps_its_queues_and_gets_exact_counters_at_open() {
     drop(store);
     let tmp = env.stop().await;
 
-    rewrite_as_layout_1(&tmp.as_ref().unwrap().path().to_path_buf(), waiting);
+    rewrite_as_layout_1(tmp.as_ref().unwrap().path(), waiting);
 
     let dir = tmp.as_ref().unwrap().path().to_path_buf();
     let env = TestEnv::start_in(&dir, workflows(), example_tenant()).await;
@@ -193,9 +193,7 @@ async fn a_layout_1_store_keeps_its_queues_and_gets_exact_counters_at_open() {
     assert_eq!(store.counts().unwrap(), counts);
     assert_eq!(store.recount().unwrap(), counts);
     // Every dedup record is in the age index.
-    let indexed = store
-        .events_received_before(u64::MAX, None, 100)
-        .unwrap();
+    let indexed = store.events_received_before(u64::MAX, None, 100).unwrap();
     let ids: Vec<&str> = indexed.iter().map(|(_, id)| id.as_str()).collect();
     assert_eq!(ids.len(), 3, "{ids:?}");
     for id in ["l-fred", "m-fred", "m-dana"] {

@@ -78,7 +78,11 @@ impl Engine {
             .collect::<EngineResult<Vec<_>>>()?;
         let more = runs.len() > limit;
         runs.truncate(limit);
-        let next = if more { runs.last().map(|r| r.id) } else { None };
+        let next = if more {
+            runs.last().map(|r| r.id)
+        } else {
+            None
+        };
         Ok(RunPage { runs, next })
     }
 

@@ -29,6 +29,6 @@ pub use plan::{Plan, PlanEvent, PlanSubject, RunPlan, StepPlanView};
 pub use quarantine::{QuarantinePolicy, QuarantineView, Tripped};
 pub use registry::Registry;
 pub use run::{
-    AttemptRecord, EventRecord, Outcome, RunGuard, RunHead, RunRecord, RunStatus, StepState, StepStatus,
-    WaitReason,
+    AttemptRecord, EventRecord, Outcome, RunGuard, RunHead, RunRecord, RunStatus, StepState,
+    StepStatus, WaitReason,
 };

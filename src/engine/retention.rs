@@ -166,9 +166,10 @@ impl Engine {
         let mut cursor = None;
         let mut pruned = 0;
         loop {
-            let entries = inner
-                .store
-                .events_received_before(before_ms, cursor.as_ref(), EVENT_BATCH)?;
+            let entries =
+                inner
+                    .store
+                    .events_received_before(before_ms, cursor.as_ref(), EVENT_BATCH)?;
             let mut batch = WriteBatch::new();
             for (ms, id) in &entries {
                 match inner.store.event(id)? {

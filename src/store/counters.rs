@@ -28,10 +28,7 @@ pub(super) fn deltas(tree: &sled::Tree, batch: &WriteBatch) -> StoreResult<Delta
     // The last write of each counted key wins.
     let mut last: HashMap<&[u8], bool> = HashMap::new();
     for (k, v) in &batch.ops {
-        if matches!(
-            k.first(),
-            Some(&keys::RUN | &keys::TIMER | &keys::OUTBOX)
-        ) {
+        if matches!(k.first(), Some(&keys::RUN | &keys::TIMER | &keys::OUTBOX)) {
             last.insert(k.as_slice(), v.is_some());
         }
     }
@@ -41,7 +38,8 @@ pub(super) fn deltas(tree: &sled::Tree, batch: &WriteBatch) -> StoreResult<Delta
             keys::RUN => {
                 if let Some(old) = tree.get(key)? {
                     let old: CountedRun = decode("run", &old)?;
-                    *d.entry(Counter::Runs(old.workflow, old.status)).or_default() -= 1;
+                    *d.entry(Counter::Runs(old.workflow, old.status))
+                        .or_default() -= 1;
                 }
                 if present {
                     let head = keys::trailing_run(key).and_then(|id| batch.run_heads.get(&id));
@@ -109,8 +107,14 @@ fn decode_counts(mut b: &[u8]) -> StoreResult<Counts> {
     let mut out = Counts::new();
     while !b.is_empty() {
         let (name, rest) = keys::take_part(b).ok_or_else(bad)?;
-        let n = rest.get(..8).and_then(|v| v.try_into().ok()).ok_or_else(bad)?;
-        out.insert(keys::parse_counter(name).ok_or_else(bad)?, u64::from_be_bytes(n));
+        let n = rest
+            .get(..8)
+            .and_then(|v| v.try_into().ok())
+            .ok_or_else(bad)?;
+        out.insert(
+            keys::parse_counter(name).ok_or_else(bad)?,
+            u64::from_be_bytes(n),
+        );
         b = &rest[8..];
     }
     Ok(out)
@@ -219,7 +223,10 @@ mod tests {
         store.commit(batch).await.unwrap();
         let c = check(&store);
         assert_eq!(c.runs.get(&("leaver".into(), RunStatus::Running)), None);
-        assert_eq!(c.runs.get(&("leaver".into(), RunStatus::Succeeded)), Some(&1));
+        assert_eq!(
+            c.runs.get(&("leaver".into(), RunStatus::Succeeded)),
+            Some(&1)
+        );
         assert_eq!((c.timers, c.outbox), (1, 1));
         assert_eq!((store.timer_count(), store.outbox_len()), (1, 1));
 
