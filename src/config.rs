@@ -60,6 +60,9 @@ pub struct Config {
     pub seats_on_leave: Option<bool>,
     /// Spare seats per SKU `seats.reduce` keeps when its step sets no `buffer` (default 0).
     pub seats_buffer: Option<u32>,
+    /// How long ended runs and dedup records are kept (humantime, default `400d`, at least
+    /// `30d`): README "Retention".
+    pub retention: Option<String>,
 }
 
 /// Every key of [`Config`] as written in `offboard.toml`, in declaration order (each has the
@@ -98,6 +101,7 @@ pub const KEYS: &[&str] = &[
     "shard",
     "seats_on_leave",
     "seats_buffer",
+    "retention",
 ];
 
 /// Secrets (admin token, client secret, event key) print as `***`.
@@ -138,6 +142,7 @@ impl std::fmt::Debug for Config {
             .field("shard", &self.shard)
             .field("seats_on_leave", &self.seats_on_leave)
             .field("seats_buffer", &self.seats_buffer)
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -191,6 +196,7 @@ pub const ENV_VARS: &[&str] = &[
     "OFFBOARD_SHARD",
     "OFFBOARD_SEATS_ON_LEAVE",
     "OFFBOARD_SEATS_BUFFER",
+    "OFFBOARD_RETENTION",
 ];
 
 /// The shortest admin token accepted (README "Admin HTTP API").
@@ -266,7 +272,7 @@ impl Config {
             partner_tenant_id => "OFFBOARD_PARTNER_TENANT_ID",
             csp_customer_id => "OFFBOARD_CSP_CUSTOMER_ID", backup_url => "OFFBOARD_BACKUP_URL",
             event_key => "OFFBOARD_EVENT_KEY", quarantine_window => "OFFBOARD_QUARANTINE_WINDOW",
-            shard => "OFFBOARD_SHARD",
+            shard => "OFFBOARD_SHARD", retention => "OFFBOARD_RETENTION",
         );
         if let Some(token) = &self.admin_token {
             check_admin_token(token).map_err(|message| {
@@ -394,6 +400,12 @@ impl Config {
                 message: format!("`{g}` is not a duration such as `30s`: {e}"),
             })?;
         }
+        if let Some(r) = &self.retention {
+            check_retention(r).map_err(|message| ConfigError::Env {
+                var: "OFFBOARD_RETENTION".into(),
+                message,
+            })?;
+        }
         Ok(())
     }
 
@@ -466,6 +478,14 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// See `retention` (checked when the configuration is loaded).
+    pub fn retention(&self) -> std::time::Duration {
+        self.retention
+            .as_deref()
+            .and_then(|r| check_retention(r).ok())
+            .unwrap_or(crate::engine::retention::DEFAULT)
     }
 
     /// See `shutdown_grace` (checked when the configuration is loaded).
@@ -605,6 +625,20 @@ fn check_admin_token(token: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A retention: a humantime duration no shorter than the floor.
+fn check_retention(r: &str) -> Result<std::time::Duration, String> {
+    use crate::engine::retention::FLOOR;
+    let d = humantime::parse_duration(r)
+        .map_err(|e| format!("`{r}` is not a duration such as `400d`: {e}"))?;
+    if d < FLOOR {
+        return Err(format!(
+            "`{r}` is shorter than {}: ended runs must outlive the 30-day restore window and dedup records the broker's redeliveries and HR resends",
+            humantime::format_duration(FLOOR)
+        ));
+    }
+    Ok(d)
+}
+
 fn parse_env<T: std::str::FromStr>(var: &str, v: &str, what: &str) -> Result<T, ConfigError> {
     v.trim().parse().map_err(|_| ConfigError::Env {
         var: var.into(),
@@ -649,6 +683,28 @@ mod tests {
             "amqp://svc:***@mq:5672/%2f"
         );
         assert_eq!(redact_url("amqp://mq:5672"), "amqp://mq:5672");
+    }
+
+    #[test]
+    fn retention_defaults_to_400_days_and_refuses_less_than_30() {
+        let day = std::time::Duration::from_secs(86_400);
+        assert_eq!(Config::default().retention(), 400 * day);
+        let env = |v: &'static str| {
+            let mut cfg = Config::default();
+            cfg.apply_env(|k| (k == "OFFBOARD_RETENTION").then(|| v.to_string()))
+                .map(|()| cfg)
+        };
+        assert_eq!(env("60d").unwrap().retention(), 60 * day);
+        assert_eq!(env("30d").unwrap().retention(), 30 * day);
+        for bad in ["29d", "1h", "forever"] {
+            let err = env(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("OFFBOARD_RETENTION") && err.contains(bad),
+                "{err}"
+            );
+        }
+        let mut file: Config = toml::from_str("retention = \"7d\"").unwrap();
+        assert!(file.apply_env(|_| None).is_err());
     }
 
     #[test]
@@ -712,6 +768,7 @@ mod tests {
             shard,
             seats_on_leave,
             seats_buffer,
+            retention,
         );
         assert_eq!(fields, KEYS);
     }

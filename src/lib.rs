@@ -15,7 +15,7 @@
 //! | [`engine`] | runs, journal, executor, retries, timers, scheduler, dry-run plans | lapin, reqwest, sled, axum |
 //! | [`steps`] | one file per step type (observe → act → verify, or observe → describe for a plan) | the store |
 //! | [`tenant`] | the tenant trait and domain types; `sim` in memory, `graph` over HTTP, `ReadOnly` for plans | — |
-//! | [`store`] | sled: runs, journal, dedup, timers, outbox, AMQP attempt counts (the only sled user) | — |
+//! | [`store`] | sled: runs, journal, dedup, timers, outbox, counters, AMQP attempt counts (the only sled user) | — |
 //! | [`ingress`] | AMQP: topology, consume, decode, dead-letter, reconnect (the only lapin user) | sled, axum, reqwest |
 //! | [`api`] | HTTP: the admin API and `sim_graph` servers (the only axum user); `client`, the admin API's client for the commands | — |
 //! | [`shard`] | which shards (users) this instance owns; the subject header publishers set | — |

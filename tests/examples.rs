@@ -149,6 +149,7 @@ fn the_sample_config_loads_and_documents_every_key_with_its_variable() {
     assert_eq!(cfg.http_addr(), d.http_addr());
     assert_eq!(cfg.http_max_connections(), d.http_max_connections());
     assert_eq!(cfg.shutdown_grace(), d.shutdown_grace());
+    assert_eq!(cfg.retention(), d.retention());
     assert_eq!(cfg.sim_scenario(), d.sim_scenario());
     assert_eq!(cfg.quarantine(), d.quarantine());
     assert_eq!(cfg.protection(), d.protection());

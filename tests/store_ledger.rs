@@ -57,3 +57,50 @@ async fn history_keeps_every_run_of_a_subject_in_arrival_order() {
         .unwrap();
     assert_eq!(h, vec![(4, a), (9, b)]);
 }
+
+/// A subject that extends another by one character (every separator byte 0x00–0x7F, and the
+/// characters U+0080–U+00FF) never shares its queue, history or a line (issue 13: a
+/// leaver for `"bo.nilsen@contoso.com\u0000x"` waiting until 2099 blocked the real person).
+#[tokio::test]
+async fn a_subject_extending_another_never_shares_its_queue_or_history() {
+    let store = Store::temporary().unwrap();
+    let victim = "bo.nilsen@contoso.com";
+    let mine = RunId::new();
+    let mut batch = WriteBatch::new();
+    batch.enqueue_subject("lifecycle", victim, 1_000, &mine);
+    batch.record_history("lifecycle", victim, 1_000, &mine);
+    batch.join_line("seat/sku", 1_000, &mine);
+    store.commit(batch).await.unwrap();
+    let mut others = Vec::new();
+    for sep in 0u32..=255 {
+        let c = char::from_u32(sep).unwrap();
+        for other in [format!("{victim}{c}x"), format!("{victim}{c}")] {
+            let theirs = RunId::new();
+            // Seqs whose bytes contain the separator, before and after the victim's.
+            let seq = u64::from(sep) | (u64::from(sep) << 40);
+            let mut batch = WriteBatch::new();
+            batch.enqueue_subject("lifecycle", &other, seq, &theirs);
+            batch.record_history("lifecycle", &other, seq, &theirs);
+            batch.join_line(&format!("seat/sku{c}"), seq, &theirs);
+            store.commit(batch).await.unwrap();
+            others.push((other, seq, theirs));
+        }
+    }
+    assert_eq!(
+        store.subject_queue("lifecycle", victim).unwrap(),
+        vec![(1_000, mine)]
+    );
+    assert_eq!(
+        store.subject_history("lifecycle", victim).unwrap(),
+        vec![(1_000, mine)]
+    );
+    assert_eq!(store.line_ahead("seat/sku", u64::MAX).unwrap(), 1);
+    for (other, seq, theirs) in &others {
+        // Upper-case Latin-1 letters fold to the lower-case ones: one subject, two runs.
+        let queue = store.subject_queue("lifecycle", other).unwrap();
+        assert!(queue.contains(&(*seq, *theirs)), "{other:?}");
+        assert!(!queue.iter().any(|(_, r)| *r == mine), "{other:?}");
+        let history = store.subject_history("lifecycle", other).unwrap();
+        assert!(!history.iter().any(|(_, r)| *r == mine), "{other:?}");
+    }
+}

@@ -107,6 +107,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         metrics: metrics.clone(),
     };
     tasks.push(tokio::spawn({
+        let (engine, stop) = (engine.clone(), stopped(&stop_rx));
+        let (keep, every) = (cfg.retention(), crate::engine::retention::EVERY);
+        info!(retention = %humantime::format_duration(keep), "Ended runs and dedup records older than the retention are pruned hourly.");
+        crate::engine::retention::run(engine, keep, every, stop)
+    }));
+    tasks.push(tokio::spawn({
         let (metrics, health, stop) = (metrics.clone(), health.clone(), stopped(&stop_rx));
         let every = tenant_watch::TENANT_REFRESH;
         async move { tenant_watch::run(&*tenant, &metrics, &health, every, stop).await }

@@ -181,33 +181,13 @@ impl Engine {
         Ok(RunView { run, journal })
     }
 
-    /// Every run matching the filters, oldest first.
-    pub fn list_runs(
-        &self,
-        status: Option<RunStatus>,
-        subject: Option<&str>,
-        workflow: Option<&str>,
-    ) -> EngineResult<Vec<RunRecord>> {
-        let mut out = Vec::new();
-        for r in self.inner.store.runs() {
-            let r = r?;
-            if status.is_some_and(|s| s != r.status)
-                || subject.is_some_and(|s| !s.eq_ignore_ascii_case(&r.subject))
-                || workflow.is_some_and(|w| w != r.workflow)
-            {
-                continue;
-            }
-            out.push(r);
-        }
-        Ok(out)
-    }
-
     /// What a metrics scrape reads from the store: runs by workflow and status (every
     /// current workflow with every status, 0 when none), the outbox backlog, pending timers.
-    /// Reads every run's workflow and status: call it off the async threads.
+    /// Reads the store's counters (a few keys) and the quarantine's window.
     pub fn store_figures(&self) -> EngineResult<StoreFigures> {
+        let store = self.inner.store.counts()?;
         let mut counts: BTreeMap<(String, &'static str), u64> = BTreeMap::new();
-        for ((workflow, status), n) in self.inner.store.run_counts()? {
+        for ((workflow, status), n) in store.runs {
             counts.insert((workflow, status.as_str()), n);
         }
         for wf in self.inner.registry.current() {
@@ -221,8 +201,8 @@ impl Engine {
         let (quarantine_active, quarantine_people) = self.inner.quarantine_gauge()?;
         Ok(StoreFigures {
             runs,
-            outbox_backlog: self.inner.store.outbox_len(),
-            timers_pending: self.inner.store.timer_count(),
+            outbox_backlog: store.outbox as usize,
+            timers_pending: store.timers as usize,
             quarantine_active,
             quarantine_people,
         })

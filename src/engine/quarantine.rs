@@ -5,6 +5,7 @@
 
 use super::core::{Engine, Inner};
 use super::error::{EngineError, EngineResult};
+use super::listing::RunFilter;
 use super::outcomes;
 use super::run::{RunRecord, RunStatus, WaitReason};
 use crate::ids::RunId;
@@ -312,12 +313,18 @@ impl Inner {
         Ok(())
     }
 
+    /// Runs held by the quarantine: a stream of the runs, each decoded whole only when its
+    /// head says it waits in the quarantine.
     fn held_runs(&self) -> EngineResult<Vec<RunRecord>> {
         let mut out = Vec::new();
-        for r in self.store.runs() {
-            let r = r?;
-            if is_held(&r) {
-                out.push(r);
+        for stored in self.store.runs_after(None) {
+            let stored = stored?;
+            let h = stored.head()?;
+            if h.status == RunStatus::Waiting && h.wait_reason == Some(WaitReason::Quarantine) {
+                let r = stored.record()?;
+                if is_held(&r) {
+                    out.push(r);
+                }
             }
         }
         Ok(out)
@@ -412,12 +419,19 @@ impl Engine {
                 && !r.guard.released
                 && r.created_at >= tripped
         };
-        let scope: Vec<RunId> = self
-            .list_runs(None, None, None)?
-            .into_iter()
-            .filter(|r| in_scope(r))
-            .map(|r| r.id)
-            .collect();
+        // Only unfinished runs created since the window started are decoded whole.
+        let filter = RunFilter {
+            since: Some(tripped),
+            ..RunFilter::default()
+        };
+        let mut scope: Vec<RunId> = Vec::new();
+        for stored in inner.store.runs_after(None) {
+            let stored = stored?;
+            let h = stored.head()?;
+            if filter.matches(&h) && !h.status.is_terminal() && in_scope(&stored.record()?) {
+                scope.push(h.id);
+            }
+        }
         for id in scope {
             match inner.cancel_run(id, reason.clone()).await {
                 Ok(_) => cancelled.push(id),

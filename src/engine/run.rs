@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
     /// Created; queued behind another run of the subject or about to start.
@@ -185,6 +185,22 @@ pub struct RunRecord {
     pub lines: Vec<String>,
     #[serde(default, skip_serializing_if = "RunGuard::is_default")]
     pub guard: RunGuard,
+}
+
+/// The fields of a stored run that listings, the quarantine and the retention sweep filter
+/// on, decoded without the event, the steps and their outputs (the bulk of a run).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunHead {
+    pub id: RunId,
+    pub workflow: String,
+    pub family: String,
+    pub subject: String,
+    pub status: RunStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default)]
+    pub wait_reason: Option<WaitReason>,
 }
 
 impl RunRecord {

@@ -49,6 +49,7 @@ struct Inner {
     license_units: Gauge,
     quarantine_active: Gauge,
     quarantine_people: Gauge,
+    runs_pruned: Counter,
     /// When the store figures were last read; held while reading, so scrapes share a scan.
     store_read: Mutex<Option<Instant>>,
 }
@@ -73,6 +74,12 @@ impl Metrics {
             &["version"],
         );
         build_info.set(&[env!("CARGO_PKG_VERSION")], 1.0);
+        let runs_pruned = Counter::new(
+            "offboard_runs_pruned_total",
+            "Ended runs removed by the retention (with their journal) since the start.",
+            &[],
+        );
+        runs_pruned.add(&[], 0.0);
         Metrics {
             inner: Arc::new(Inner {
                 build_info,
@@ -133,6 +140,7 @@ impl Metrics {
                     "People with a leaver event in the quarantine's sliding window.",
                     &[],
                 ),
+                runs_pruned,
                 store_read: Mutex::new(None),
             }),
         }
@@ -160,6 +168,11 @@ impl Metrics {
         if duplicate {
             self.inner.events_duplicate.inc(&[]);
         }
+    }
+
+    /// The retention removed `n` ended runs.
+    pub fn runs_pruned(&self, n: u64) {
+        self.inner.runs_pruned.add(&[], n as f64);
     }
 
     /// Dead letters counted by `counts` are exposed from now on.
@@ -231,6 +244,7 @@ impl Metrics {
         i.license_units.render(&mut out);
         i.quarantine_active.render(&mut out);
         i.quarantine_people.render(&mut out);
+        i.runs_pruned.render(&mut out);
         out
     }
 
@@ -283,6 +297,7 @@ mod tests {
             "offboard_outbox_backlog gauge",
             "offboard_timers_pending gauge",
             "offboard_license_units gauge",
+            "offboard_runs_pruned_total counter",
         ] {
             assert!(out.contains(&format!("# TYPE {family}\n")), "{family}");
         }

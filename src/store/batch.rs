@@ -1,15 +1,20 @@
 //! A set of writes applied atomically (`Tree::apply_batch`): a run's new state, its journal
-//! entry, timers, ready markers and outcome events change together or not at all.
+//! entry, timers, ready markers and outcome events change together or not at all (and with
+//! them the store's counters, added by `Store::apply`).
 
 use super::codec::encode;
 use super::keys;
-use crate::engine::{AttemptRecord, EventRecord, Outcome, RunRecord};
+use crate::engine::{AttemptRecord, EventRecord, Outcome, RunRecord, RunStatus};
 use crate::ids::RunId;
+use std::collections::HashMap;
 
 /// Writes in order (a later write to a key wins); `None` removes the key.
 #[derive(Default)]
 pub struct WriteBatch {
-    ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    pub(super) ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// Workflow and status of each run written (the last write of a run wins), so the run
+    /// counters need not decode what this batch encoded.
+    pub(super) run_heads: HashMap<RunId, (String, RunStatus)>,
 }
 
 impl WriteBatch {
@@ -24,6 +29,7 @@ impl WriteBatch {
     /// Adds `other`'s writes after this batch's (admission applies many events at once).
     pub fn append(&mut self, other: WriteBatch) {
         self.ops.extend(other.ops);
+        self.run_heads.extend(other.run_heads);
     }
 
     pub(super) fn into_sled(self) -> sled::Batch {
@@ -41,12 +47,21 @@ impl WriteBatch {
         self.ops.push((key, Some(value)));
     }
 
-    fn del(&mut self, key: Vec<u8>) {
+    pub(super) fn del(&mut self, key: Vec<u8>) {
         self.ops.push((key, None));
     }
 
     pub fn put_run(&mut self, run: &RunRecord) {
+        self.run_heads
+            .insert(run.id, (run.workflow.clone(), run.status));
         self.put(keys::run(&run.id), encode(run));
+    }
+
+    /// Removes run `id`'s record only (tests; the retention uses `Store::forget_run`).
+    #[cfg(test)]
+    pub(super) fn forget(&mut self, id: &RunId) {
+        self.run_heads.remove(id);
+        self.del(keys::run(id));
     }
 
     pub fn put_attempt(&mut self, run: &RunId, step: usize, rec: &AttemptRecord) {
@@ -54,8 +69,22 @@ impl WriteBatch {
         self.put(keys::journal(run, step, rec.attempt), encode(rec));
     }
 
+    /// The dedup record of event `id`, with its entry in the age index (retention).
     pub fn put_event(&mut self, id: &str, rec: &EventRecord) {
         self.put(keys::event(id), encode(rec));
+        let ms = rec.received_at.timestamp_millis().max(0) as u64;
+        self.put(keys::event_age(ms, id), Vec::new());
+    }
+
+    /// Removes the dedup record of event `id` received at `received_ms` (retention).
+    pub fn remove_event(&mut self, id: &str, received_ms: u64) {
+        self.del(keys::event(id));
+        self.del(keys::event_age(received_ms, id));
+    }
+
+    /// Removes an age-index entry whose dedup record is gone or was written again later.
+    pub fn remove_event_age(&mut self, received_ms: u64, id: &str) {
+        self.del(keys::event_age(received_ms, id));
     }
 
     pub fn set_timer(&mut self, due_ms: u64, run: &RunId) {

@@ -2,14 +2,17 @@
 //! [`Store::commit`] (apply, then await group commit).
 
 use super::batch::WriteBatch;
-use super::codec::{VERSION, decode};
+use super::codec::decode;
+use super::counters::{self, Counts};
 use super::error::{StoreError, StoreResult};
 use super::flusher::Flusher;
-use super::keys;
+use super::keys::{self, Counter};
+use super::migrate;
 use crate::engine::{AttemptRecord, EventRecord, Outcome, RunRecord, RunStatus};
 use crate::ids::RunId;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 /// sled's page cache. Waiting runs live on disk, not in memory, so a small cache keeps RSS
 /// flat however many runs wait on timers.
@@ -18,8 +21,37 @@ const CACHE_BYTES: u64 = 48 * 1024 * 1024;
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
-    tree: sled::Tree,
+    pub(super) tree: sled::Tree,
     flusher: Flusher,
+    /// The counters as stored, held while a batch's counter changes are computed and the
+    /// batch applied (see `counters.rs`): writers are serialised (sled serialises batches
+    /// internally anyway) and the stored counters need not be read back.
+    writer: Arc<Mutex<Counts>>,
+}
+
+/// The store's counters: runs by workflow and status, timers, outcomes in the outbox.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreCounts {
+    pub runs: BTreeMap<(String, RunStatus), u64>,
+    pub timers: u64,
+    pub outbox: u64,
+}
+
+impl StoreCounts {
+    fn of(all: BTreeMap<Counter, u64>) -> Self {
+        let mut out = StoreCounts::default();
+        for (c, n) in all {
+            match c {
+                Counter::Runs(w, s) => {
+                    out.runs.insert((w, s), n);
+                }
+                Counter::Timers => out.timers = n,
+                Counter::Outbox => out.outbox = n,
+            }
+        }
+        out.runs.retain(|_, n| *n != 0);
+        out
+    }
 }
 
 impl Store {
@@ -60,31 +92,67 @@ impl Store {
 
     fn init(db: sled::Db) -> StoreResult<Self> {
         let tree = db.open_tree("offboard")?;
-        match tree.get(keys::SCHEMA)? {
+        match tree.get(keys::SCHEMA)?.as_deref() {
             None => {
-                tree.insert(keys::SCHEMA, &[VERSION])?;
+                tree.insert(keys::SCHEMA, &[keys::LAYOUT])?;
             }
-            Some(v) if v.as_ref() == [VERSION] => {}
+            Some([1]) => migrate::v1_to_v2(&db, &tree)?,
+            Some([keys::LAYOUT]) => {}
             Some(v) => {
                 return Err(StoreError::Decode {
                     what: "store schema",
                     reason: format!(
-                        "the data directory has schema {:?}; this build reads schema {VERSION}",
-                        v.as_ref()
+                        "the data directory has schema {v:?}; this build reads schema {} (and migrates 1)",
+                        keys::LAYOUT
                     ),
                 });
             }
         }
+        let counts = counters::read_all(&tree)?;
         let flusher = Flusher::start(db.clone())?;
-        Ok(Store { db, tree, flusher })
+        Ok(Store {
+            db,
+            tree,
+            flusher,
+            writer: Arc::new(Mutex::new(counts)),
+        })
     }
 
-    /// Applies a batch atomically (visible at once, not yet durable).
+    /// Applies a batch atomically (visible at once, not yet durable), with the counter
+    /// changes it causes.
     pub fn apply(&self, batch: WriteBatch) -> StoreResult<()> {
-        if !batch.is_empty() {
-            self.tree.apply_batch(batch.into_sled())?;
+        if batch.is_empty() {
+            return Ok(());
         }
+        let mut counts = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let deltas = counters::deltas(&self.tree, &batch)?;
+        let mut sled_batch = batch.into_sled();
+        if deltas.is_empty() {
+            self.tree.apply_batch(sled_batch)?;
+            return Ok(());
+        }
+        let next = counters::write(&counts, &deltas, &mut sled_batch);
+        self.tree.apply_batch(sled_batch)?;
+        *counts = next;
         Ok(())
+    }
+
+    /// The counters as kept (what a metrics scrape reads: the copy in memory of the
+    /// `counts` key).
+    pub fn counts(&self) -> StoreResult<StoreCounts> {
+        let counts = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(StoreCounts::of(counts.clone()))
+    }
+
+    /// The counters as stored in the `counts` key (tests: they equal [`Store::counts`]).
+    pub fn stored_counts(&self) -> StoreResult<StoreCounts> {
+        Ok(StoreCounts::of(counters::read_all(&self.tree)?))
+    }
+
+    /// The counters by a full scan of runs, timers and outbox (tests compare it with
+    /// [`Store::counts`]; the layout migration computes the counters this way once).
+    pub fn recount(&self) -> StoreResult<StoreCounts> {
+        Ok(StoreCounts::of(counters::recount(&self.tree)?))
     }
 
     /// Resolves once everything applied so far is on disk (group commit).
@@ -170,29 +238,27 @@ impl Store {
         Ok(Some((first, last)))
     }
 
-    /// Every run, oldest first (run ids are UUIDv7).
+    /// Every run, oldest first (run ids are UUIDv7). One run in memory at a time.
     pub fn runs(&self) -> impl Iterator<Item = StoreResult<RunRecord>> + '_ {
-        self.tree.scan_prefix([keys::RUN]).map(|item| {
-            let (_, v) = item?;
-            decode("run", &v)
-        })
+        self.runs_after(None).map(|r| r?.record())
     }
 
-    /// Runs by (workflow, status). Decodes only those two fields of each run (the metrics
-    /// scrape; benches/metrics.rs measures it).
+    /// Runs with an id greater than `after` (all when `None`), oldest first, undecoded: the
+    /// caller decodes each one's [`RunHead`](crate::engine::RunHead) to filter and the whole
+    /// record only for what it keeps.
+    pub fn runs_after(
+        &self,
+        after: Option<RunId>,
+    ) -> impl Iterator<Item = StoreResult<StoredRun>> + '_ {
+        let start = after.map_or_else(|| vec![keys::RUN], |id| keys::run_after(&id));
+        self.tree
+            .range(start..vec![keys::RUN + 1])
+            .map(|item| Ok(StoredRun(item?.1)))
+    }
+
+    /// Runs by (workflow, status), from the counters.
     pub fn run_counts(&self) -> StoreResult<HashMap<(String, RunStatus), u64>> {
-        #[derive(serde::Deserialize)]
-        struct Head {
-            workflow: String,
-            status: RunStatus,
-        }
-        let mut out: HashMap<(String, RunStatus), u64> = HashMap::new();
-        for item in self.tree.scan_prefix([keys::RUN]) {
-            let (_, v) = item?;
-            let h: Head = decode("run", &v)?;
-            *out.entry((h.workflow, h.status)).or_default() += 1;
-        }
-        Ok(out)
+        Ok(self.counts()?.runs.into_iter().collect())
     }
 
     /// Runs marked runnable (resumed after a restart).
@@ -262,8 +328,14 @@ impl Store {
         Ok(n)
     }
 
+    /// Pending timers, from the counters.
     pub fn timer_count(&self) -> usize {
-        self.tree.scan_prefix([keys::TIMER]).count()
+        self.counter(&Counter::Timers) as usize
+    }
+
+    fn counter(&self, c: &Counter) -> u64 {
+        let counts = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        counts.get(c).copied().unwrap_or(0)
     }
 
     /// The runs queued for a subject and family, in arrival order, with their queue seq.
@@ -382,7 +454,22 @@ impl Store {
         Ok(out)
     }
 
+    /// Outcomes waiting in the outbox, from the counters.
     pub fn outbox_len(&self) -> usize {
-        self.tree.scan_prefix([keys::OUTBOX]).count()
+        self.counter(&Counter::Outbox) as usize
+    }
+}
+
+/// A run as stored, decoded on demand.
+pub struct StoredRun(sled::IVec);
+
+impl StoredRun {
+    /// The fields listings and sweeps filter on (cheap: no event, no steps).
+    pub fn head(&self) -> StoreResult<crate::engine::RunHead> {
+        decode("run", &self.0)
+    }
+
+    pub fn record(&self) -> StoreResult<RunRecord> {
+        decode("run", &self.0)
     }
 }

@@ -4,7 +4,7 @@
 //! widens the listing.
 
 use super::error::AdminError;
-use crate::engine::RunStatus;
+use crate::engine::{RunFilter, RunStatus};
 use crate::ids::RunId;
 use chrono::{DateTime, Utc};
 
@@ -89,9 +89,15 @@ impl ListQuery {
         Ok(q)
     }
 
-    /// Whether a run created at `created` lies within `since` / `until`.
-    pub fn in_window(&self, created: DateTime<Utc>) -> bool {
-        self.since.is_none_or(|s| created >= s) && self.until.is_none_or(|u| created < u)
+    /// The filters, for the engine's listing.
+    pub fn filter(&self) -> RunFilter {
+        RunFilter {
+            status: self.status,
+            subject: self.subject.clone(),
+            workflow: self.workflow.clone(),
+            since: self.since,
+            until: self.until,
+        }
     }
 }
 
@@ -140,9 +146,9 @@ mod tests {
         ])
         .unwrap();
         let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
-        assert!(q.in_window(t("2026-11-01T00:00:00Z")));
-        assert!(!q.in_window(t("2026-10-31T23:59:59Z")));
-        assert!(!q.in_window(t("2026-11-02T00:00:00Z")));
+        assert!(q.filter().in_window(t("2026-11-01T00:00:00Z")));
+        assert!(!q.filter().in_window(t("2026-10-31T23:59:59Z")));
+        assert!(!q.filter().in_window(t("2026-11-02T00:00:00Z")));
         let q = parse(&[("status", "waiting"), ("limit", "1000")]).unwrap();
         assert_eq!((q.status, q.limit), (Some(RunStatus::Waiting), 1000));
     }
