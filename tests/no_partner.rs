@@ -44,11 +44,19 @@ async fn leaver_seats(env: Vec<(String, String)>, dir: &Path) -> Value {
         .unwrap()
         .clone();
     assert_eq!(seats["status"], "succeeded", "{seats:#}");
-    let outcomes = std::fs::read_to_string(dir.join("data/outcomes.jsonl")).unwrap_or_default();
-    assert!(
-        outcomes.contains("seat.recommendation"),
-        "a recommendation for the billing admin is published: {outcomes}"
-    );
+    // The outbox is drained to outcomes.jsonl after the run's checkpoint.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let outcomes = std::fs::read_to_string(dir.join("data/outcomes.jsonl")).unwrap_or_default();
+        if outcomes.contains("seat.recommendation") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a recommendation for the billing admin is published: {outcomes}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     seats
 }
 
